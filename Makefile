@@ -1,0 +1,32 @@
+# Everything installs itself into .venv on first use; `make test` and `make bench` work on a fresh clone.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: venv test lint bench bench-quick speed clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check focal_boost tests examples benchmarks
+
+bench: venv
+	$(VENV)/bin/focal-boost bench
+
+bench-quick: venv
+	$(VENV)/bin/focal-boost bench --quick
+
+speed: venv
+	$(PY) benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
