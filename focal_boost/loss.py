@@ -130,9 +130,12 @@ class FocalLoss:
 
     def _raw_classes(self, raw: Any) -> np.ndarray:
         """Check raw scores; K comes from ``alpha`` when it is a sequence, else from raw's second dimension."""
-        if self.n_classes is not None:
-            return check_raw(raw, self.n_classes)
         arr = np.asarray(raw)
+        if self.n_classes is not None:
+            if arr.ndim == 2 and arr.shape[1] != self.n_classes:
+                raise ValueError(f"raw has {arr.shape[1]} columns but alpha has {self.n_classes} class weights "
+                                 f"(alpha={self.alpha!r}); they must agree")
+            return check_raw(raw, self.n_classes)
         if arr.ndim == 2:
             if isinstance(self.alpha, float):
                 self._class_alpha(arr.shape[1])
@@ -208,9 +211,15 @@ class FocalLoss:
         s, log_r = _math.softmax_margins(raw, t.labels)
         g, h = _math.margin_grad_hess(s, self.gamma, self.hessian)
         r = np.exp(log_r)
+        # 1 - r_j cancels for the one class that can have r_j > 1/2; sum the other r_i for it instead.
+        top = np.argmax(log_r, axis=1)
+        one_minus_r = 1.0 - r
+        r[rows, top] = 0.0
+        one_minus_r[rows, top] = r.sum(axis=1)
+        r[rows, top] = np.exp(log_r[rows, top])
         gcol, hcol = g[:, None], h[:, None]
         grad = -r * gcol
-        hess = r * (r * hcol - (1.0 - r) * gcol)
+        hess = r * (r * hcol - one_minus_r * gcol)
         grad[rows, t.labels] = g
         hess[rows, t.labels] = h
         if self.hessian != "exact":
