@@ -30,10 +30,12 @@ TINY = float(np.finfo(np.float64).tiny)
 HESSIANS = ("bound", "abs", "exact")
 
 
-def sigmoid_logs(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def sigmoid_logs(s: np.ndarray, with_ratio: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Return ``p, q, log p, log q, r`` for ``p = sigmoid(s)``, with ``r = -log(p) / q`` (finite everywhere).
 
-    ``r`` lets ``q - gamma * p * log p = q * (1 + gamma * p * r)`` be taken in log space without ``log(0)``.
+    ``r`` lets ``q - gamma * p * log p = q * (1 + gamma * p * r)`` be taken in log space without ``log(0)``;
+    it is only computed (else ``None``) when ``with_ratio``.
     """
     a = np.abs(s)
     t = np.exp(-a)
@@ -45,6 +47,8 @@ def sigmoid_logs(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     q = np.where(pos, t_inv, inv)
     logp = np.where(pos, -lg, s - lg)
     logq = np.where(pos, -s - lg, -lg)
+    if not with_ratio:
+        return p, q, logp, logq, None
     # log1p(t)/t -> 1 as t -> 0; the series 1 - t/2 is exact to float precision below 1e-8.
     with np.errstate(divide="ignore", invalid="ignore"):
         l_over_t = np.where(t > 1e-8, lg / t, 1.0 - 0.5 * t)
@@ -52,17 +56,22 @@ def sigmoid_logs(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return p, q, logp, logq, r
 
 
-def _q_pow(logq: np.ndarray, gamma: float) -> np.ndarray:
-    # exp(gamma*log q) stays accurate where q itself is subnormal; gamma == 0 must give exactly 1.
+def _q_pow(q: np.ndarray, logq: np.ndarray, gamma: float) -> np.ndarray:
+    """``q ** gamma``: exact products for the common integer gammas, else ``exp(gamma * log q)`` (accurate where q
+    is subnormal). ``_fast`` makes the same choice, so both paths give the same numbers."""
     if gamma == 0.0:
         return np.ones_like(logq)
+    if gamma == 1.0:
+        return q.copy()
+    if gamma == 2.0:
+        return q * q
     return np.exp(gamma * logq)
 
 
 def margin_loss(s: np.ndarray, gamma: float) -> np.ndarray:
     """Focal loss ``f(s) = -(1-p)^gamma log p`` of margins ``s`` (any shape)."""
-    _, _, logp, logq, _ = sigmoid_logs(s)
-    return -_q_pow(logq, gamma) * logp
+    _, q, logp, logq, _ = sigmoid_logs(s)
+    return -_q_pow(q, logq, gamma) * logp
 
 
 def _hess_from_logs(p, q, logp, qg, gamma: float, hessian: str) -> np.ndarray:
@@ -80,8 +89,8 @@ def _hess_from_logs(p, q, logp, qg, gamma: float, hessian: str) -> np.ndarray:
 
 def margin_grad_hess(s: np.ndarray, gamma: float, hessian: str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``f'(s), f''(s)`` (``f''`` under the ``hessian`` safeguard) of margins ``s`` (any shape)."""
-    p, q, logp, logq, _ = sigmoid_logs(s)
-    qg = _q_pow(logq, gamma)
+    p, q, logp, logq, _ = sigmoid_logs(s, with_ratio=False)
+    qg = _q_pow(q, logq, gamma)
     g = qg * (gamma * p * logp - q)
     return g, _hess_from_logs(p, q, logp, qg, gamma, hessian)
 
@@ -91,9 +100,9 @@ def margin_pair(s: np.ndarray, gamma: float, hessian: str) -> tuple[np.ndarray, 
 
     Returns ``f(s), f'(s), f''(s), f(-s), f'(-s), f''(-s)``; soft binary labels need both sides.
     """
-    p, q, logp, logq, _ = sigmoid_logs(s)
-    qg = _q_pow(logq, gamma)
-    pg = _q_pow(logp, gamma)
+    p, q, logp, logq, _ = sigmoid_logs(s, with_ratio=False)
+    qg = _q_pow(q, logq, gamma)
+    pg = _q_pow(p, logp, gamma)
     return (
         -qg * logp,
         qg * (gamma * p * logp - q),

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize
 from scipy.special import expit, logsumexp, softmax
 
-from . import _math
+from . import _fast, _math
 from ._validation import (
     check_alpha,
     check_binary_labels,
@@ -30,6 +30,8 @@ from ._validation import (
 )
 
 __all__ = ["FocalLoss"]
+
+_NO_WEIGHT = np.empty(0)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,13 @@ class FocalLoss:
         return out if t.row_weight is None else out * t.row_weight
 
     def _grad_hess(self, t: _Target, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if _fast.enabled(raw.size) and (t.n_classes is not None or t.sign is not None):
+            weight = _NO_WEIGHT if t.row_weight is None else t.row_weight
+            raw = np.ascontiguousarray(raw, dtype=np.float64)
+            code = _fast.hessian_code(self.hessian)
+            if t.n_classes is not None:
+                return _fast.softmax_grad_hess(raw, t.labels, weight, self.gamma, code)
+            return _fast.binary_grad_hess(raw, t.sign, weight, self.gamma, code)
         if t.n_classes is not None:
             return self._softmax_grad_hess(t, raw)
         if t.sign is None:

@@ -1,0 +1,86 @@
+"""The optional numba path gives the same numbers as the numpy reference path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from focal_boost import FocalLoss, _fast
+
+pytestmark = pytest.mark.skipif(not _fast.AVAILABLE, reason="numba not installed")
+
+
+@pytest.fixture
+def numpy_only():
+    previous = _fast.set_enabled(False)
+    yield
+    _fast.set_enabled(previous)
+
+
+def _both_paths(loss, target, raw):
+    previous = _fast.set_enabled(True)
+    try:
+        fast = loss._grad_hess(target, raw)
+        _fast.set_enabled(False)
+        reference = loss._grad_hess(target, raw)
+    finally:
+        _fast.set_enabled(previous)
+    return fast, reference
+
+
+def _assert_same(fast, reference):
+    for a, b in zip(fast, reference, strict=True):
+        assert a.shape == b.shape
+        # relative to the row's scale: exact hessians cross zero, where a relative error is meaningless
+        scale = np.max(np.abs(b), axis=-1, keepdims=True) if b.ndim == 2 else np.abs(b)
+        worst = np.max(np.abs(a - b) / (scale + 1e-300))
+        assert worst <= 1e-12, worst
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.7])
+@pytest.mark.parametrize("alpha", [None, 0.25])
+@pytest.mark.parametrize("hessian", ["bound", "abs", "exact"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_fast_equals_numpy(gamma, alpha, hessian, weighted):
+    rng = np.random.default_rng(0)
+    n = 20_000
+    raw = np.concatenate([rng.normal(scale=8, size=n - 8), [0.0, 3.0, -3.0, 30.0, -30.0, 700.0, -1e4, 1e4]])
+    y = (rng.uniform(size=n) < 0.1).astype(float)
+    w = rng.uniform(0, 5, n) if weighted else None
+    loss = FocalLoss(gamma, alpha, hessian)
+    target = loss.prepare_target(y, w)
+    _assert_same(*_both_paths(loss, target, raw))
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0, 3.7])
+@pytest.mark.parametrize("alpha", [None, (1.0, 0.5, 2.0, 0.25)])
+@pytest.mark.parametrize("hessian", ["bound", "exact"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_fast_equals_numpy(gamma, alpha, hessian, weighted):
+    rng = np.random.default_rng(1)
+    n = 5_000
+    raw = rng.normal(scale=6, size=(n, 4))
+    raw[:4] = [[30.0, -30.0, 0.0, 1.0], [1e4, -1e4, 0.0, 0.0], [-700.0, 700.0, 699.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    y = rng.integers(0, 4, n)
+    w = rng.uniform(0, 5, n) if weighted else None
+    loss = FocalLoss(gamma, alpha, hessian)
+    target = loss.prepare_target(y, w, n_classes=4)
+    _assert_same(*_both_paths(loss, target, raw))
+
+
+def test_public_methods_agree_between_paths(numpy_only):
+    rng = np.random.default_rng(2)
+    raw, y = rng.normal(size=10_000), (rng.uniform(size=10_000) < 0.3).astype(float)
+    loss = FocalLoss(2.0, 0.25)
+    reference = loss.grad_hess(y, raw)
+    _fast.set_enabled(True)
+    _assert_same(loss.grad_hess(y, raw), reference)
+
+
+def test_small_inputs_use_numpy_and_flag_switches():
+    assert not _fast.enabled(_fast.MIN_SIZE - 1)
+    previous = _fast.set_enabled(False)
+    assert not _fast.enabled(10**7)
+    _fast.set_enabled(True)
+    assert _fast.enabled(10**7)
+    _fast.set_enabled(previous)
