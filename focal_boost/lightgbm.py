@@ -1,0 +1,452 @@
+"""LightGBM adapter: focal objective, focal metric, a ``train`` wrapper and :class:`FocalLGBMClassifier`.
+
+Everything here takes and returns RAW SCORES (logits): ``(n_samples,)`` for binary models and
+``(n_samples, K)`` for multiclass models. The math lives in :class:`focal_boost.FocalLoss`; this module only
+reshapes, attaches weights and works around LightGBM 4.x behaviours:
+
+- a callable ``params["objective"]`` gets the Dataset's raw scores and must apply the Dataset weights itself
+  (LightGBM 4.7 passes its gradients to the tree learner unweighted);
+- a custom objective starts from raw score 0 (``boost_from_average`` only applies to builtin objectives), and a
+  Dataset ``init_score`` is never stored in the saved model. :func:`train` therefore sets the focal init score on
+  the Datasets while training and then adds it to the leaves of the first iteration's tree(s), so the returned
+  ``lightgbm.Booster`` predicts the full raw score on its own, also after ``save_model`` and a reload in a process
+  that has never imported focal_boost.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias table (private, stable since 3.x)
+from numpy.typing import ArrayLike
+
+from ._sklearn import FocalClassifierBase
+from .loss import FocalLoss, _Target
+
+__all__ = ["FocalLGBMClassifier", "FocalLGBMMetric", "FocalLGBMObjective", "metric", "objective", "train"]
+
+METRIC_NAME = "focal_loss"
+
+
+def _check_loss(loss: Any) -> FocalLoss:
+    if not isinstance(loss, FocalLoss):
+        raise ValueError(f"loss must be a focal_boost.FocalLoss, got loss={loss!r}")
+    return loss
+
+
+def _n_classes_of(raw: np.ndarray) -> int | None:
+    return raw.shape[1] if raw.ndim == 2 else None
+
+
+class _TargetCache:
+    """The loss's prepared target for one Dataset, re-prepared only when the Dataset, its label array or its weight
+    array object changes (LightGBM 4.7 returns the same cached arrays from ``get_label``/``get_weight`` every round
+    and replaces them on ``set_label``/``set_weight`` or construction)."""
+
+    __slots__ = ("dataset", "label", "n_classes", "target", "weight")
+
+    def __init__(self, dataset: Any, label: Any, weight: Any, n_classes: int | None, target: _Target) -> None:
+        self.dataset, self.label, self.weight, self.n_classes, self.target = dataset, label, weight, n_classes, target
+
+    def matches(self, dataset: Any, label: Any, weight: Any, n_classes: int | None) -> bool:
+        return (self.dataset is dataset and self.label is label and self.weight is weight
+                and self.n_classes == n_classes)
+
+
+def _prepared(loss: FocalLoss, cache: dict[int, _TargetCache], dataset: lgb.Dataset, n_classes: int | None
+              ) -> _Target:
+    label, weight = dataset.get_label(), dataset.get_weight()
+    entry = cache.get(id(dataset))
+    if entry is None or not entry.matches(dataset, label, weight, n_classes):
+        if label is None:
+            raise ValueError("the LightGBM Dataset has no label; focal loss needs labels")
+        target = loss.prepare_target(label, weight, n_classes)
+        entry = _TargetCache(dataset, label, weight, n_classes, target)
+        cache[id(dataset)] = entry
+    return entry.target
+
+
+class FocalLGBMObjective:
+    """Focal objective for ``params["objective"]`` of ``lightgbm.train``: ``(preds, train_data) -> (grad, hess)``.
+
+    ``preds`` are RAW SCORES, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (LightGBM 4.7 passes
+    a 2-D array when ``num_class > 1``); ``grad`` and ``hess`` have the same shape. The Dataset's weights are
+    applied here because LightGBM does not weight custom gradients. Labels and weights are validated once per
+    Dataset (cached by object identity) rather than every round. Picklable; the cache is not pickled.
+
+    Use with a Dataset ``init_score`` (or :func:`train`, which sets it) so boosting starts from the focal optimum.
+    """
+
+    def __init__(self, loss: FocalLoss) -> None:
+        self.loss = _check_loss(loss)
+        self._cache: dict[int, _TargetCache] = {}
+
+    def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.asarray(preds, dtype=np.float64)
+        target = _prepared(self.loss, self._cache, train_data, _n_classes_of(raw))
+        return self.loss._grad_hess(target, raw)
+
+    def __repr__(self) -> str:
+        return f"FocalLGBMObjective({self.loss!r})"
+
+    # lightgbm.train deep-copies params (objective included): keep the (read-only) cache, share the loss.
+    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMObjective:
+        new = copy.copy(self)
+        new._cache = dict(self._cache)
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.loss = state["loss"]
+        self._cache = {}
+
+
+class FocalLGBMMetric:
+    """Focal metric for ``feval`` of ``lightgbm.train``: ``(preds, eval_data) -> ("focal_loss", value, False)``.
+
+    ``preds`` must be RAW SCORES (what LightGBM passes to ``feval`` when the objective is custom),
+    ``(n_samples,)`` or ``(n_samples, K)``; they include the eval Dataset's ``init_score`` (LightGBM 4.7 starts
+    each validation score from it), so the value is the weighted mean focal loss of the full raw score,
+    ``sum(w * FL) / sum(w)``. Lower is better. Picklable; the per-Dataset cache is not pickled.
+    """
+
+    name = METRIC_NAME
+
+    def __init__(self, loss: FocalLoss) -> None:
+        self.loss = _check_loss(loss)
+        self._cache: dict[int, _TargetCache] = {}
+
+    def __call__(self, preds: np.ndarray, eval_data: lgb.Dataset) -> tuple[str, float, bool]:
+        raw = np.asarray(preds, dtype=np.float64)
+        target = _prepared(self.loss, self._cache, eval_data, _n_classes_of(raw))
+        return METRIC_NAME, self.loss._eval(target, raw), False
+
+    def __repr__(self) -> str:
+        return f"FocalLGBMMetric({self.loss!r})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMMetric:
+        new = copy.copy(self)
+        new._cache = dict(self._cache)
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loss": self.loss}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.loss = state["loss"]
+        self._cache = {}
+
+
+def objective(loss: FocalLoss) -> FocalLGBMObjective:
+    """The focal objective callable for ``params["objective"]`` of ``lightgbm.train`` (raw scores in, grad/hess out)."""
+    return FocalLGBMObjective(loss)
+
+
+def metric(loss: FocalLoss) -> FocalLGBMMetric:
+    """The focal ``feval`` for ``lightgbm.train``: weighted mean focal loss of raw scores, named ``"focal_loss"``."""
+    return FocalLGBMMetric(loss)
+
+
+# -- train ---------------------------------------------------------------------------------------------------------
+def _alias_values(params: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: params[key] for key in _ConfigAliases.get(name) if key in params}
+
+
+def _resolve_n_classes(loss: FocalLoss, params: dict[str, Any]) -> int | None:
+    given = _alias_values(params, "num_class")
+    values = {int(v) for v in given.values() if v is not None}
+    if len(values) > 1:
+        raise ValueError(f"conflicting num_class values in params: {given!r}")
+    k_params = values.pop() if values else None
+    if k_params is not None and k_params < 1:
+        raise ValueError(f"num_class must be >= 1, got {given!r}")
+    if loss.n_classes is not None:
+        if k_params not in (None, 1, loss.n_classes):
+            raise ValueError(
+                f"params num_class={k_params} does not match the loss's {loss.n_classes} class weights "
+                f"(alpha={loss.alpha!r})"
+            )
+        return loss.n_classes
+    return k_params if k_params is not None and k_params > 1 else None
+
+
+def _current_init_score(dataset: lgb.Dataset) -> Any:
+    if dataset.init_score is not None:
+        return dataset.init_score
+    if getattr(dataset, "_handle", None) is not None:
+        return dataset.get_field("init_score")
+    return None
+
+
+def _label_weight(dataset: lgb.Dataset) -> tuple[Any, Any]:
+    # LightGBM 4.7: get_label()/get_weight() raise on a Dataset that is not constructed yet when the field is
+    # None, so read the attributes given at creation until LightGBM has constructed it.
+    if getattr(dataset, "_handle", None) is None:
+        return dataset.label, dataset.weight
+    return dataset.get_label(), dataset.get_weight()
+
+
+def _clear_init_score(dataset: lgb.Dataset) -> None:
+    # LightGBM 4.7: set_init_score(None) only resets the Python attribute; a constructed Dataset keeps the C-side
+    # values until set_field(..., None) clears them.
+    dataset.init_score = None
+    if getattr(dataset, "_handle", None) is not None:
+        dataset.set_field("init_score", None)
+
+
+def _bake_init_score(booster: lgb.Booster, init: float | np.ndarray, n_classes: int | None) -> None:
+    """Add the init score to every leaf of the first iteration's tree(s) (tree k is class k for multiclass)."""
+    per_class = [float(init)] if n_classes is None else [float(v) for v in np.asarray(init)]
+    tree_info = booster.dump_model(num_iteration=1, start_iteration=0)["tree_info"]
+    if len(tree_info) != len(per_class):
+        raise RuntimeError(f"expected {len(per_class)} tree(s) in the first iteration, found {len(tree_info)}")
+    for tree_id, (info, value) in enumerate(zip(tree_info, per_class, strict=True)):
+        for leaf_id in range(int(info["num_leaves"])):
+            booster.set_leaf_output(tree_id, leaf_id, booster.get_leaf_output(tree_id, leaf_id) + value)
+
+
+def train(
+    loss: FocalLoss,
+    params: dict[str, Any],
+    train_set: lgb.Dataset,
+    num_boost_round: int = 100,
+    valid_sets: lgb.Dataset | Sequence[lgb.Dataset] | None = None,
+    **kwargs: Any,
+) -> lgb.Booster:
+    """Train a LightGBM model with focal loss; returns an ordinary ``lightgbm.Booster``.
+
+    ``booster.predict(X, raw_score=True)`` returns RAW SCORES including the focal init score (``(n,)`` binary,
+    ``(n, K)`` multiclass); probabilities come from ``loss.predict_proba(raw)``. Steps: the weighted init score
+    ``loss.init_score(labels, weights, K)`` is set as ``init_score`` on ``train_set`` and every valid set for the
+    duration of training (and removed afterwards), LightGBM trains with :func:`objective` and :func:`metric`
+    (named ``"focal_loss"``, so early stopping via ``callbacks=[lightgbm.early_stopping(...)]`` or
+    ``params["early_stopping_round"]`` works on it), then the init score is added to the leaves of the first
+    iteration's tree(s) so that predictions, ``best_iteration`` predictions and ``save_model`` files include it.
+
+    Parameters
+    ----------
+    loss : FocalLoss
+    params : dict
+        LightGBM parameters without an objective (the focal objective is set here). ``num_class`` (K > 1) makes the
+        model multiclass; it must agree with ``loss.alpha`` when that is a sequence (and is set from it if absent).
+        ``metric`` defaults to ``"None"`` so only the focal metric is reported.
+    train_set, valid_sets : lightgbm.Dataset
+        With labels (and optional weights, applied by the objective and metric); they must not carry an
+        ``init_score`` of their own.
+    num_boost_round : int
+    **kwargs
+        Passed to ``lightgbm.train`` (``valid_names``, ``callbacks``, extra ``feval`` after the focal one,
+        ``keep_training_booster``...). With ``init_model`` the init score is not added again: boosting continues
+        from the init model's raw scores, which already include it.
+
+    Notes
+    -----
+    With ``keep_training_booster=True``, continue training through ``train(..., init_model=booster)``, not
+    ``booster.update()``: the booster's internal training scores still hold the init score separately.
+    Not supported: ``linear_tree`` (leaf outputs are not the whole leaf prediction) and ``boosting="rf"``
+    (predictions average the trees).
+    """
+    loss = _check_loss(loss)
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of LightGBM parameters, got params={params!r}")
+    if not isinstance(train_set, lgb.Dataset):
+        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
+    params = dict(params)
+    given_objective = _alias_values(params, "objective")
+    if given_objective:
+        raise ValueError(f"params must not set an objective (the focal objective is used), got {given_objective!r}")
+    if any(bool(v) for v in _alias_values(params, "linear_tree").values()):
+        raise ValueError("linear_tree=True is not supported: the init score cannot be stored in linear leaves")
+    boosting = _alias_values(params, "boosting")
+    if any(v in ("rf", "random_forest") for v in boosting.values()):
+        raise ValueError(f"boosting={boosting!r} is not supported: random forests average their trees")
+
+    n_classes = _resolve_n_classes(loss, params)
+    for key in _alias_values(params, "num_class"):
+        del params[key]
+    if n_classes is not None:
+        params["num_class"] = n_classes
+    if not _alias_values(params, "metric"):
+        params["metric"] = "None"
+    params["objective"] = objective(loss)
+
+    feval = kwargs.pop("feval", None)
+    user_feval: list[Callable[..., Any]] = [] if feval is None else (list(feval) if isinstance(feval, Sequence)
+                                                                      else [feval])
+    focal_metric = metric(loss)
+    if valid_sets is None:
+        valid_list: list[lgb.Dataset] = []
+    elif isinstance(valid_sets, lgb.Dataset):
+        valid_list = [valid_sets]
+    else:
+        valid_list = list(valid_sets)
+    for i, ds in enumerate(valid_list):
+        if not isinstance(ds, lgb.Dataset):
+            raise ValueError(f"valid_sets[{i}] must be a lightgbm.Dataset, got {type(ds).__name__}")
+
+    datasets, names = [train_set], ["train_set"]
+    for i, ds in enumerate(valid_list):
+        if all(ds is not seen for seen in datasets):
+            datasets.append(ds)
+            names.append(f"valid_sets[{i}]")
+    # Validate every Dataset's labels and weights before any training (the objective and metric then re-check
+    # each Dataset once, when LightGBM has constructed it and replaced its label/weight arrays).
+    labels_weights = [_label_weight(ds) for ds in datasets]
+    for (label, weight), name in zip(labels_weights, names, strict=True):
+        if label is None:
+            raise ValueError(f"{name} has no label; focal loss needs labels on every Dataset")
+        try:
+            loss.prepare_target(label, weight, n_classes)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+    with_init = kwargs.get("init_model") is None
+    init: float | np.ndarray = 0.0
+    if with_init:
+        for ds, name in zip(datasets, names, strict=True):
+            if _current_init_score(ds) is not None:
+                raise ValueError(f"{name} already has an init_score; focal_boost.lightgbm.train sets its own")
+        init = loss.init_score(labels_weights[0][0], labels_weights[0][1], n_classes)
+        for ds, (label, _) in zip(datasets, labels_weights, strict=True):
+            rows = int(np.shape(label)[0])
+            ds.set_init_score(np.full(rows, init) if n_classes is None else np.tile(init, (rows, 1)))
+    try:
+        booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=valid_list or None,
+                            feval=[focal_metric, *user_feval], **kwargs)
+    finally:
+        if with_init:
+            for ds in datasets:
+                _clear_init_score(ds)
+    if with_init:
+        _bake_init_score(booster, init, n_classes)
+    return booster
+
+
+# -- scikit-learn classifier ---------------------------------------------------------------------------------------
+class _EarlyStoppingOnSet:
+    """``lightgbm.early_stopping`` restricted to one metric of one validation set.
+
+    LightGBM 4.7's callback stops when ANY (valid set, metric) pair stalls; the classifier stops on the focal
+    metric of the LAST eval set (XGBoost's convention), so the other results are filtered out of its view.
+    """
+
+    def __init__(self, stopping_rounds: int, dataset_name: str, metric_name: str = METRIC_NAME,
+                 min_delta: float = 0.0, verbose: bool = False) -> None:
+        self.order = 30
+        self.before_iteration = False
+        self.dataset_name = dataset_name
+        self.metric_name = metric_name
+        self._inner = lgb.early_stopping(stopping_rounds, first_metric_only=False, verbose=verbose,
+                                         min_delta=min_delta)
+
+    def __call__(self, env: Any) -> None:
+        results = [r for r in env.evaluation_result_list or []
+                   if r.dataset_name == self.dataset_name and r.metric_name == self.metric_name]
+        self._inner(dataclasses.replace(env, evaluation_result_list=results))
+
+
+def _n_rows_cols(X: Any, name: str = "X") -> tuple[int, int]:
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.shape(X)
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
+    return int(shape[0]), int(shape[1])
+
+
+class FocalLGBMClassifier(FocalClassifierBase):
+    """LightGBM classifier trained with focal loss, scikit-learn style.
+
+    ``gamma``, ``alpha``, ``hessian`` define the :class:`FocalLoss`; ``calibrate`` chooses calibrated posteriors
+    (default) or plain sigmoid/softmax in ``predict_proba``. Other keyword arguments are LightGBM parameters under
+    ``LGBMClassifier``'s names: ``n_estimators`` (default 100), ``learning_rate``, ``num_leaves``, ``max_depth``,
+    ``random_state``, ``n_jobs``, ``early_stopping_rounds`` (int or None), ``verbose``/``verbosity`` (default -1)
+    and any other LightGBM parameter (``LGBMClassifier`` names such as ``min_child_samples`` or ``subsample`` are
+    LightGBM aliases). ``objective`` and ``class_weight`` are refused: use ``gamma``/``alpha``/``sample_weight``.
+
+    Fitted attributes: ``booster_`` (a plain ``lightgbm.Booster`` whose raw scores include the init score),
+    ``best_iteration_`` (number of iterations used for prediction, 1-based like LightGBM's), ``evals_result_``,
+    ``n_features_in_``, ``classes_``, ``n_classes_``, ``loss_``, ``init_score_``.
+    """
+
+    def _lgb_params(self) -> tuple[dict[str, Any], int, int | None, float]:
+        params = dict(self._engine_params)
+        for refused in ("objective", "class_weight"):
+            if params.get(refused) is not None:
+                raise ValueError(f"{refused}={params[refused]!r} is not supported by FocalLGBMClassifier; the focal "
+                                 "loss is the objective (use gamma, alpha and sample_weight)")
+            params.pop(refused, None)
+        n_estimators = params.pop("n_estimators", 100)
+        if isinstance(n_estimators, bool) or not isinstance(n_estimators, (int, np.integer)) or n_estimators < 1:
+            raise ValueError(f"n_estimators must be an integer >= 1, got n_estimators={n_estimators!r}")
+        stops = {k: params.pop(k) for k in _ConfigAliases.get("early_stopping_round") if k in params}
+        stop_values = {v for v in stops.values() if v is not None}
+        if len(stop_values) > 1:
+            raise ValueError(f"conflicting early stopping settings: {stops!r}")
+        rounds = stop_values.pop() if stop_values else None
+        if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer))
+                                   or rounds < 1):
+            raise ValueError(f"early_stopping_rounds must be None or an integer >= 1, got {rounds!r}")
+        # early_stopping_min_delta would only reach LightGBM's own callback: hand it to the classifier's.
+        min_delta = float(params.pop("early_stopping_min_delta", 0.0))
+        for key in ("random_state", "n_jobs"):
+            if key in params and params[key] is None:
+                del params[key]
+        if not _alias_values(params, "verbosity"):
+            params["verbosity"] = -1
+        if self._softmax:
+            params["num_class"] = self.n_classes_
+        return params, int(n_estimators), None if rounds is None else int(rounds), min_delta
+
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
+        eval_sample_weight: Sequence[ArrayLike | None] | None = None,
+    ) -> FocalLGBMClassifier:
+        """Fit on features ``X`` (n_samples, n_features) and labels ``y`` (any hashable labels).
+
+        ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` set, training stops when the focal
+        loss of the LAST eval set has not improved for that many rounds and predictions use the best iteration.
+        """
+        n_rows, n_features = _n_rows_cols(X)
+        if n_rows != np.shape(y)[0]:
+            raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {np.shape(y)[0]}")
+        y_enc, weight = self._prepare_fit(y, sample_weight)
+        params, n_estimators, rounds, min_delta = self._lgb_params()
+        evals = self._encode_eval_set(eval_set, eval_sample_weight)
+        if rounds is not None and not evals:
+            raise ValueError(f"early_stopping_rounds={rounds} needs an eval_set to stop on")
+        train_set = lgb.Dataset(X, label=y_enc, weight=weight)
+        valid_sets, valid_names = [], []
+        for i, (x_val, y_val, w_val) in enumerate(evals):
+            cols = _n_rows_cols(x_val, f"eval_set[{i}] X")[1]
+            if cols != n_features:
+                raise ValueError(f"eval_set[{i}] has {cols} features, X has {n_features}")
+            valid_sets.append(lgb.Dataset(x_val, label=y_val, weight=w_val, reference=train_set))
+            valid_names.append(f"valid_{i}")
+        evals_result: dict[str, Any] = {}
+        callbacks: list[Any] = [lgb.record_evaluation(evals_result)]
+        if rounds is not None:
+            callbacks.append(_EarlyStoppingOnSet(rounds, valid_names[-1], min_delta=min_delta))
+        booster = train(self.loss_, params, train_set, num_boost_round=n_estimators, valid_sets=valid_sets or None,
+                        valid_names=valid_names or None, callbacks=callbacks)
+        self.booster_ = booster
+        self.best_iteration_ = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        self.evals_result_ = evals_result
+        self.n_features_in_ = n_features
+        return self
+
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        cols = _n_rows_cols(X)[1]
+        if cols != self.n_features_in_:
+            raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
+        return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_))
