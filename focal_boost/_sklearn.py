@@ -26,6 +26,7 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
 
     ``predict_proba`` returns probabilities of shape ``(n_samples, n_classes)``: calibrated posteriors by default
     (``calibrate=True``, see :meth:`FocalLoss.predict_proba`), plain sigmoid/softmax of the raw scores otherwise.
+    ``best_iteration_`` is the 0-based index of the last boosting round used for prediction (in all three engines).
     ``decision_function`` returns raw scores (init score included): ``(n_samples,)`` for two classes,
     ``(n_samples, n_classes)`` otherwise. Two classes use the binary (sigmoid) loss with a scalar or ``None``
     alpha; more classes, or alpha given as a sequence of per-class weights, use softmax.

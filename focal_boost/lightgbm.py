@@ -371,7 +371,8 @@ class FocalLGBMClassifier(FocalClassifierBase):
     LightGBM aliases). ``objective`` and ``class_weight`` are refused: use ``gamma``/``alpha``/``sample_weight``.
 
     Fitted attributes: ``booster_`` (a plain ``lightgbm.Booster`` whose raw scores include the init score),
-    ``best_iteration_`` (number of iterations used for prediction, 1-based like LightGBM's), ``evals_result_``,
+    ``best_iteration_`` (0-based index of the last iteration used for prediction, the same convention in all three
+    focal_boost classifiers; LightGBM's own ``best_iteration`` is that plus one), ``evals_result_``,
     ``n_features_in_``, ``classes_``, ``n_classes_``, ``loss_``, ``init_score_``.
     """
 
@@ -440,7 +441,8 @@ class FocalLGBMClassifier(FocalClassifierBase):
         booster = train(self.loss_, params, train_set, num_boost_round=n_estimators, valid_sets=valid_sets or None,
                         valid_names=valid_names or None, callbacks=callbacks)
         self.booster_ = booster
-        self.best_iteration_ = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        n_used = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        self.best_iteration_ = n_used - 1
         self.evals_result_ = evals_result
         self.n_features_in_ = n_features
         return self
@@ -449,4 +451,4 @@ class FocalLGBMClassifier(FocalClassifierBase):
         cols = _n_rows_cols(X)[1]
         if cols != self.n_features_in_:
             raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
-        return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_))
+        return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1))

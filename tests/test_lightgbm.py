@@ -367,11 +367,11 @@ def test_classifier_early_stopping_on_last_eval_set():
     train_curve = np.asarray(clf.evals_result_["valid_0"]["focal_loss"])
     assert len(curve) < 300
     assert np.all(np.diff(train_curve) < 0)
-    assert clf.best_iteration_ == int(np.argmin(curve)) + 1
+    assert clf.best_iteration_ == int(np.argmin(curve))
     assert clf.loss_.eval(yv, clf.decision_function(Xv)) == pytest.approx(curve.min(), rel=1e-9)
     # swapped: the holdout (which stalls) comes first and the training data last, so training must not stop
     clf.set_params(n_estimators=60).fit(X, y, eval_set=[(Xv, yv), (X, y)])
-    assert len(clf.evals_result_["valid_0"]["focal_loss"]) == 60 and clf.best_iteration_ == 60
+    assert len(clf.evals_result_["valid_0"]["focal_loss"]) == 60 and clf.best_iteration_ == 59
     with pytest.raises(ValueError, match="needs an eval_set"):
         clone(clf).fit(X, y)
 
