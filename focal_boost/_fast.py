@@ -9,6 +9,7 @@ compare both paths).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
@@ -16,23 +17,19 @@ import numpy as np
 
 from ._math import HESSIANS, TINY
 
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("FOCAL_BOOST_DISABLE_NUMBA", "") not in ("", "0"):
-        raise ImportError("disabled by FOCAL_BOOST_DISABLE_NUMBA")
-    import numba
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover
-    AVAILABLE = False
+AVAILABLE = importlib.util.find_spec("numba") is not None and os.environ.get(
+    "FOCAL_BOOST_DISABLE_NUMBA", ""
+) in ("", "0")
 
 _enabled = AVAILABLE
-# Below this many raw scores the numpy path is as fast and the thread start-up is not worth it.
-MIN_SIZE = 2048
+# Below this many raw scores the numpy path costs about the same and numba (its import, its thread pool waking
+# up beside the engine's own threads) is not worth it; numba is only imported once an array this large arrives.
+MIN_SIZE = 50_000
+_kernels: dict[str, object] = {}
 
 
 def set_enabled(flag: bool) -> bool:
-    """Turn the numba path on/off (only on when numba imports); returns the previous setting."""
+    """Turn the numba path on/off (only on when numba is installed); returns the previous setting."""
     global _enabled
     previous = _enabled
     _enabled = bool(flag) and AVAILABLE
@@ -47,7 +44,25 @@ def hessian_code(hessian: str) -> int:
     return HESSIANS.index(hessian)  # 0 bound, 1 abs, 2 exact
 
 
-if AVAILABLE:  # pragma: no branch
+def binary_grad_hess(raw, sign, weight, gamma, mode):
+    """Hard binary labels: ``raw`` (n,), ``sign = 2y - 1`` (n,), ``weight`` (n,) or empty -> (grad, hess)."""
+    return _compiled()["binary"](raw, sign, weight, gamma, mode)
+
+
+def softmax_grad_hess(raw, labels, weight, gamma, mode):
+    """Softmax: ``raw`` (n, K), integer ``labels`` (n,), ``weight`` (n,) or empty -> (grad, hess) of shape (n, K)."""
+    return _compiled()["softmax"](raw, labels, weight, gamma, mode)
+
+
+def _compiled() -> dict[str, object]:
+    if not _kernels:
+        _kernels.update(_build())
+    return _kernels
+
+
+def _build() -> dict[str, object]:  # pragma: no cover - compiled code is exercised through the wrappers
+    from numba import njit, prange
+
 
     @njit(cache=True, inline="always")
     def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
@@ -85,7 +100,7 @@ if AVAILABLE:  # pragma: no branch
         return g, h
 
     @njit(cache=True, parallel=True)
-    def binary_grad_hess(raw, sign, weight, gamma, mode):  # pragma: no cover - compiled
+    def binary(raw, sign, weight, gamma, mode):
         n = raw.shape[0]
         grad = np.empty(n)
         hess = np.empty(n)
@@ -102,7 +117,7 @@ if AVAILABLE:  # pragma: no branch
         return grad, hess
 
     @njit(cache=True, parallel=True)
-    def softmax_grad_hess(raw, labels, weight, gamma, mode):  # pragma: no cover - compiled
+    def softmax(raw, labels, weight, gamma, mode):
         n, k = raw.shape
         grad = np.empty((n, k))
         hess = np.empty((n, k))
@@ -143,4 +158,4 @@ if AVAILABLE:  # pragma: no branch
                     hess[i, j] = hj * w
         return grad, hess
 
-    numba_version = numba.__version__
+    return {"binary": binary, "softmax": softmax}

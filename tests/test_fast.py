@@ -10,6 +10,12 @@ from focal_boost import FocalLoss, _fast
 pytestmark = pytest.mark.skipif(not _fast.AVAILABLE, reason="numba not installed")
 
 
+@pytest.fixture(autouse=True)
+def fast_path_for_small_arrays(monkeypatch):
+    # test data is small; make the numba path take it anyway
+    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+
+
 @pytest.fixture
 def numpy_only():
     previous = _fast.set_enabled(False)
@@ -21,6 +27,7 @@ def _both_paths(loss, target, raw):
     previous = _fast.set_enabled(True)
     try:
         fast = loss._grad_hess(target, raw)
+        assert _fast._kernels, "the numba kernels were not used"
         _fast.set_enabled(False)
         reference = loss._grad_hess(target, raw)
     finally:
@@ -77,8 +84,9 @@ def test_public_methods_agree_between_paths(numpy_only):
     _assert_same(loss.grad_hess(y, raw), reference)
 
 
-def test_small_inputs_use_numpy_and_flag_switches():
-    assert not _fast.enabled(_fast.MIN_SIZE - 1)
+def test_small_inputs_use_numpy_and_flag_switches(monkeypatch):
+    monkeypatch.setattr(_fast, "MIN_SIZE", 50_000)
+    assert not _fast.enabled(49_999)
     previous = _fast.set_enabled(False)
     assert not _fast.enabled(10**7)
     _fast.set_enabled(True)
