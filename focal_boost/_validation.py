@@ -28,7 +28,8 @@ def check_alpha(alpha: Any) -> float | tuple[float, ...] | None:
         return None
     if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
         if not (np.isfinite(alpha) and 0.0 < alpha < 1.0):
-            raise ValueError(f"alpha must lie in the open interval (0, 1) for binary focal loss, got alpha={alpha!r}")
+            raise ValueError(f"alpha must lie in the open interval (0, 1) for binary focal loss, "
+                             f"got alpha={float(alpha)!r}")
         return float(alpha)
     if isinstance(alpha, (Sequence, np.ndarray)) and not isinstance(alpha, str):
         arr = np.asarray(alpha, dtype=np.float64) if len(alpha) else np.empty(0)
@@ -67,7 +68,7 @@ def check_raw(raw: Any, n_classes: int | None) -> np.ndarray:
         raise ValueError(f"raw must have shape (n_samples, {n_classes}) for multiclass focal loss, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].ravel()[0]
-        raise ValueError(f"raw must be finite, got a value raw={bad!r}")
+        raise ValueError(f"raw must be finite, got a value raw={float(bad)!r}")
     return arr
 
 
@@ -78,7 +79,7 @@ def check_binary_labels(y: Any) -> tuple[np.ndarray, bool]:
         raise ValueError("y must not contain NaN, got y=nan")
     outside = (arr < 0) | (arr > 1)
     if np.any(outside):
-        raise ValueError(f"y must lie in [0, 1] for binary focal loss, got y={arr[outside][0]!r}")
+        raise ValueError(f"y must lie in [0, 1] for binary focal loss, got y={float(arr[outside][0])!r}")
     hard = bool(np.all((arr == 0) | (arr == 1)))
     return arr, hard
 
@@ -89,7 +90,7 @@ def check_multiclass_labels(y: Any, n_classes: int) -> np.ndarray:
         raise ValueError("y must not contain NaN, got y=nan")
     bad = (arr != np.round(arr)) | (arr < 0) | (arr >= n_classes)
     if np.any(bad):
-        raise ValueError(f"y must hold integer class labels in 0..{n_classes - 1}, got y={arr[bad][0]!r}")
+        raise ValueError(f"y must hold integer class labels in 0..{n_classes - 1}, got y={float(arr[bad][0])!r}")
     return arr.astype(np.intp)
 
 
@@ -107,5 +108,5 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
         raise ValueError(f"sample_weight must have length n_samples={n_samples}, got length {arr.shape[0]}")
     bad = ~np.isfinite(arr) | (arr < 0)
     if np.any(bad):
-        raise ValueError(f"sample_weight must be finite and >= 0, got sample_weight={arr[bad][0]!r}")
+        raise ValueError(f"sample_weight must be finite and >= 0, got sample_weight={float(arr[bad][0])!r}")
     return arr
