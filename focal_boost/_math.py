@@ -26,7 +26,7 @@ import numpy as np
 # value underflows (|s| beyond ~745/(gamma+1)).
 TINY = float(np.finfo(np.float64).tiny)
 
-HESSIANS = ("bound", "abs", "exact")
+HESSIANS = ("bound", "abs", "exact")  # the order is the numba kernels' mode code
 
 
 def sigmoid_logs(s: np.ndarray, with_ratio: bool = True

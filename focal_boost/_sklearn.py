@@ -36,7 +36,7 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         self,
         gamma: float = 2.0,
         alpha: float | Sequence[float] | None = None,
-        hessian: str = "bound",
+        hessian: str = "abs",
         calibrate: bool = True,
         **params: Any,
     ) -> None:
