@@ -1,0 +1,216 @@
+"""Benchmark data: generated and scikit-learn-bundled imbalanced problems (all offline), and the user's own file.
+
+Every dataset is a :class:`Dataset` with a float64 feature matrix and integer labels ``0..K-1``; for binary problems
+label 1 is the minority ("positive") class. Builders are deterministic (fixed seeds), so a worker process can rebuild
+a dataset by name instead of receiving it through a pipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["BUILTIN", "Dataset", "DatasetSpec", "build", "default_specs", "load_table", "quick_specs"]
+
+
+@dataclass
+class Dataset:
+    """Features ``X`` (n_samples, n_features) float64, labels ``y`` (n_samples,) int in 0..K-1."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    description: str
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.y.max()) + 1
+
+    @property
+    def binary(self) -> bool:
+        return self.n_classes == 2
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.y, minlength=self.n_classes)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to rebuild a dataset: a builtin builder name with keyword arguments, or a user file and target column."""
+
+    name: str
+    builder: str
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+    def build(self) -> Dataset:
+        return build(self)
+
+
+def _synth_binary(name: str, n_samples: int, pos_rate: float, seed: int, class_sep: float = 1.0,
+                  n_features: int = 20) -> Dataset:
+    from sklearn.datasets import make_classification
+
+    # flip_y=0: label noise would add positives at random and break the stated positive rate (0.1% above all).
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=6, n_redundant=4, n_repeated=0, n_classes=2,
+        n_clusters_per_class=2, weights=[1.0 - pos_rate], flip_y=0.0, class_sep=class_sep, random_state=seed,
+    )
+    desc = (f"make_classification: {n_samples} rows, {n_features} features (6 informative, 4 redundant), "
+            f"2 clusters per class, class_sep={class_sep}, positive rate {pos_rate:.2%}, no label noise")
+    return Dataset(name, X.astype(np.float64), y.astype(np.int64), desc, ["negative", "positive"])
+
+
+def _synth_multiclass(name: str, n_samples: int, weights: tuple[float, ...], seed: int, class_sep: float = 1.0,
+                      n_features: int = 20) -> Dataset:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=8, n_redundant=4, n_classes=len(weights),
+        n_clusters_per_class=1, weights=list(weights), flip_y=0.0, class_sep=class_sep, random_state=seed,
+    )
+    counts = np.bincount(y, minlength=len(weights))
+    desc = (f"make_classification: {n_samples} rows, {n_features} features (8 informative, 4 redundant), "
+            f"{len(weights)} classes with long-tailed counts {counts.tolist()}, class_sep={class_sep}")
+    return Dataset(name, X.astype(np.float64), y.astype(np.int64), desc, [f"class {k}" for k in range(len(weights))])
+
+
+def _digits_one_vs_rest(name: str, digit: int) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    yb = (y == digit).astype(np.int64)
+    desc = (f"scikit-learn digits (8x8 images, 64 features, {len(y)} rows): digit {digit} (positive, "
+            f"{yb.mean():.1%}) against the other nine digits; nothing removed")
+    return Dataset(name, X.astype(np.float64), yb, desc, ["other digits", f"digit {digit}"])
+
+
+def _breast_cancer_subsampled(name: str, n_positive: int, seed: int) -> Dataset:
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    # sklearn codes malignant as 0; make malignant the positive (minority) class and keep only n_positive of them.
+    pos = np.flatnonzero(y == 0)
+    neg = np.flatnonzero(y == 1)
+    rng = np.random.default_rng(seed)
+    keep = np.sort(np.concatenate([neg, rng.choice(pos, size=n_positive, replace=False)]))
+    yb = (y[keep] == 0).astype(np.int64)
+    desc = (f"scikit-learn breast_cancer (30 features): all {len(neg)} benign rows and a random {n_positive} of the "
+            f"{len(pos)} malignant rows (positive rate {yb.mean():.1%}; seed {seed})")
+    return Dataset(name, X[keep].astype(np.float64), yb, desc, ["benign", "malignant"])
+
+
+def _user_file(name: str, path: str, target: str) -> Dataset:
+    return load_table(path, target, name=name)
+
+
+BUILTIN: dict[str, Callable[..., Dataset]] = {
+    "synth_binary": _synth_binary,
+    "synth_multiclass": _synth_multiclass,
+    "digits_one_vs_rest": _digits_one_vs_rest,
+    "breast_cancer_subsampled": _breast_cancer_subsampled,
+    "user_file": _user_file,
+}
+
+_CACHE: dict[DatasetSpec, Dataset] = {}
+
+
+def build(spec: DatasetSpec) -> Dataset:
+    """Build (or fetch from this process's cache) the dataset a spec describes."""
+    if spec not in _CACHE:
+        if spec.builder not in BUILTIN:
+            raise ValueError(f"unknown dataset builder {spec.builder!r}; known: {sorted(BUILTIN)}")
+        _CACHE[spec] = BUILTIN[spec.builder](spec.name, **dict(spec.kwargs))
+    return _CACHE[spec]
+
+
+def _spec(name: str, builder: str, **kwargs: object) -> DatasetSpec:
+    return DatasetSpec(name, builder, tuple(sorted(kwargs.items())))
+
+
+def default_specs() -> list[DatasetSpec]:
+    """The datasets of the default ``make bench`` run."""
+    return [
+        _spec("synth_pos10pct", "synth_binary", n_samples=3000, pos_rate=0.10, seed=1, class_sep=0.8),
+        _spec("synth_pos1pct", "synth_binary", n_samples=6000, pos_rate=0.01, seed=2, class_sep=1.0),
+        # 0.1%: 20000 rows give 20 positives: 6-7 per outer test fold (3 folds), ~10 to train on, ~3 to validate.
+        _spec("synth_pos0.1pct", "synth_binary", n_samples=20000, pos_rate=0.001, seed=3, class_sep=1.5),
+        _spec("synth_longtail5", "synth_multiclass", n_samples=2500, weights=(0.55, 0.25, 0.12, 0.06, 0.02), seed=4),
+        _spec("digits_8_vs_rest", "digits_one_vs_rest", digit=8),
+        _spec("breast_cancer_5pct", "breast_cancer_subsampled", n_positive=19, seed=5),
+    ]
+
+
+def quick_specs() -> list[DatasetSpec]:
+    """Small versions for ``--quick``: one generated binary, one generated multiclass, one bundled real dataset."""
+    return [
+        _spec("synth_pos10pct", "synth_binary", n_samples=800, pos_rate=0.10, seed=1, class_sep=0.8),
+        _spec("synth_longtail3", "synth_multiclass", n_samples=600, weights=(0.7, 0.22, 0.08), seed=4),
+        _spec("breast_cancer_5pct", "breast_cancer_subsampled", n_positive=19, seed=5),
+    ]
+
+
+def user_spec(path: str | Path, target: str) -> DatasetSpec:
+    """A spec for the user's CSV or Parquet file (``--data FILE --target COLUMN``)."""
+    path = Path(path)
+    return _spec(path.stem, "user_file", path=str(path.resolve()), target=target)
+
+
+def load_table(path: str | Path, target: str, name: str | None = None) -> Dataset:
+    """Load a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
+
+    Features: every column but ``target``; numeric columns as they are, other columns as integer category codes
+    (missing values stay NaN: all three engines handle NaN). Rows whose target is missing raise ``ValueError``
+    rather than being dropped. Binary targets: the less frequent label becomes class 1 (positive). Multiclass:
+    labels sorted, coded 0..K-1.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"data file not found: --data {str(path)!r}")
+    suffixes = "".join(path.suffixes).lower()
+    if suffixes.endswith((".parquet", ".pq")):
+        frame = pd.read_parquet(path)
+    elif suffixes.endswith((".csv", ".csv.gz", ".txt")):
+        frame = pd.read_csv(path)
+    elif suffixes.endswith((".tsv", ".tsv.gz")):
+        frame = pd.read_csv(path, sep="\t")
+    else:
+        raise ValueError(f"--data must be a .csv, .tsv or .parquet file, got {str(path)!r}")
+    if target not in frame.columns:
+        raise ValueError(f"--target {target!r} is not a column of {path.name}; columns: {list(frame.columns)}")
+    y_raw = frame[target]
+    if y_raw.isna().any():
+        raise ValueError(f"--target {target!r} has {int(y_raw.isna().sum())} missing values; remove or fill them")
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise ValueError(f"{path.name} has no feature columns besides --target {target!r}")
+    cols = []
+    for col in features.columns:
+        s = features[col]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            cols.append(s.astype(np.float64).to_numpy())
+        else:
+            codes = s.astype("category").cat.codes.to_numpy().astype(np.float64)
+            codes[codes < 0] = np.nan
+            cols.append(codes)
+    X = np.column_stack(cols)
+    labels, counts = np.unique(y_raw.to_numpy(), return_counts=True)
+    if len(labels) < 2:
+        raise ValueError(f"--target {target!r} has a single value {labels.tolist()!r}; need at least 2 classes")
+    if len(labels) == 2:
+        minority = labels[int(np.argmin(counts))] if counts[0] != counts[1] else labels[1]
+        y = (y_raw.to_numpy() == minority).astype(np.int64)
+        majority = labels[labels != minority][0]
+        class_names = [str(majority), str(minority)]
+    else:
+        y = np.searchsorted(labels, y_raw.to_numpy()).astype(np.int64)
+        class_names = [str(v) for v in labels]
+    desc = (f"user file {path.name}: {len(y)} rows, {X.shape[1]} features, target {target!r}, class counts "
+            + ", ".join(f"{n}={c}" for n, c in zip(class_names, np.bincount(y, minlength=len(class_names)),
+                                                   strict=True)))
+    return Dataset(name or path.stem, X, y, desc, class_names)

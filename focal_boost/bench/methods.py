@@ -1,0 +1,292 @@
+"""The compared methods, per engine, and how one candidate configuration is trained and predicts.
+
+Methods (every one gets the same number of candidate configurations, ``budget``, chosen by inner validation):
+
+- ``logloss``: the engine's builtin log loss; candidates = the tree-size grid.
+- ``weighted_logloss``: builtin log loss with class weights given as sample weights (binary: positives weigh
+  n_negative / n_positive, i.e. ``scale_pos_weight``; multiclass: "balanced", n / (K n_k)); the validation split
+  gets the same class weights, so early stopping watches the weighted log loss it trains on. Candidates = tree sizes.
+- ``focal_tuned``: focal loss, candidates = a (gamma, alpha) grid at the default tree size.
+- ``focal_default``: focal loss at gamma=2, alpha=0.25 (binary; alpha=None for multiclass, where a scalar alpha is
+  undefined); (gamma, alpha) are not tuned, the budget goes to the same tree-size grid as the logloss methods.
+
+Engines are imported only inside the functions that train, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ENGINES",
+    "METHODS",
+    "Candidate",
+    "Fitted",
+    "Settings",
+    "candidates",
+    "class_weights",
+    "fit_candidate",
+    "skip_reason",
+]
+
+ENGINES = ("lightgbm", "xgboost", "catboost")
+METHODS = ("logloss", "weighted_logloss", "focal_tuned", "focal_default")
+FOCAL_METHODS = ("focal_tuned", "focal_default")
+ADAPTERS = {
+    "lightgbm": ("focal_boost.lightgbm", "FocalLGBMClassifier"),
+    "xgboost": ("focal_boost.xgboost", "FocalXGBClassifier"),
+    "catboost": ("focal_boost.catboost", "FocalCatBoostClassifier"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Training settings shared by every method (the budget knobs of a run)."""
+
+    n_estimators: int = 200
+    learning_rate: float = 0.15
+    early_stopping_rounds: int = 20
+    budget: int = 4  # candidate configurations per method
+    sizes: tuple[int, ...] = (2, 3, 4, 5)  # tree depths of the size grid; the first `budget` are used
+    default_size: int = 4  # tree depth of focal_tuned
+    focal_grid_binary: tuple[tuple[float, float], ...] = ((2.0, 0.25), (1.0, 0.25), (2.0, 0.75), (1.0, 0.75))
+    focal_grid_multiclass: tuple[tuple[float, str], ...] = ((2.0, "none"), (1.0, "none"), (2.0, "balanced"),
+                                                             (1.0, "balanced"))
+    # CatBoost's Python multiclass objective is called once per object per iteration (ENGINE_NOTES; measured on
+    # the 2-core development machine with catboost 1.2.10: 0.4 ms of CPU, up to 0.9 ms of wall time under load, per
+    # object and iteration, ~100x the builtin MultiClass). Focal multiclass CatBoost runs only when its estimated
+    # time per (method, fold) stays below this many seconds; otherwise it is skipped and the report says so.
+    catboost_multiclass_max_seconds: float = 10.0
+    catboost_multiclass_seconds_per_object_round: float = 8e-4
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "n_estimators (max rounds)": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "candidates per method": self.budget,
+            "tree-size grid (depth)": list(self.sizes[: self.budget]),
+            "focal_tuned depth": self.default_size,
+            "focal hessian": f"{default_hessian()!r} (the library default)",
+            "other engine parameters": "engine defaults, one thread, fixed seed; LightGBM gets reg_lambda=1 "
+                                       "(XGBoost's default; LightGBM's default 0 made builtin logloss collapse at "
+                                       "0.1% positives in development runs)",
+            "focal_tuned grid, binary (gamma, alpha)": [list(g) for g in self.focal_grid_binary[: self.budget]],
+            "focal_tuned grid, multiclass (gamma, alpha)": [list(g) for g in self.focal_grid_multiclass[: self.budget]],
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration of a method: tree depth and, for focal methods, (gamma, alpha)."""
+
+    method: str
+    depth: int
+    gamma: float | None = None
+    alpha: Any = None  # None | float | "balanced" (resolved to class weights at fit time)
+
+    @property
+    def label(self) -> str:
+        if self.gamma is None:
+            return f"depth={self.depth}"
+        alpha = "None" if self.alpha in (None, "none") else self.alpha
+        return f"depth={self.depth} gamma={self.gamma:g} alpha={alpha}"
+
+
+def candidates(method: str, n_classes: int, settings: Settings) -> list[Candidate]:
+    """The ``settings.budget`` candidates of a method (all methods get the same number)."""
+    k = settings.budget
+    if len(settings.sizes) < k:
+        raise ValueError(f"budget={k} needs at least {k} tree sizes, got sizes={settings.sizes!r}")
+    if method in ("logloss", "weighted_logloss"):
+        return [Candidate(method, d) for d in settings.sizes[:k]]
+    if method == "focal_default":
+        alpha = 0.25 if n_classes == 2 else None
+        return [Candidate(method, d, 2.0, alpha) for d in settings.sizes[:k]]
+    if method == "focal_tuned":
+        grid = settings.focal_grid_binary if n_classes == 2 else settings.focal_grid_multiclass
+        if len(grid) < k:
+            raise ValueError(f"budget={k} needs at least {k} (gamma, alpha) pairs, got {grid!r}")
+        return [Candidate(method, settings.default_size, float(g), a) for g, a in grid[:k]]
+    raise ValueError(f"unknown method {method!r}; known: {METHODS}")
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-class weights: binary ``[1, n_neg / n_pos]``; multiclass balanced ``n / (K n_k)``."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    if np.any(counts == 0):
+        raise ValueError(f"every class needs training rows for class weights, got class counts {counts.tolist()}")
+    if n_classes == 2:
+        return np.array([1.0, counts[0] / counts[1]])
+    return counts.sum() / (n_classes * counts)
+
+
+def skip_reason(engine: str, method: str, n_train: int, n_classes: int, settings: Settings) -> str | None:
+    """Why a (engine, method) pair is not run on a dataset, or ``None`` when it runs."""
+    if method in FOCAL_METHODS:
+        module, name = ADAPTERS[engine]
+        try:
+            _adapter(engine)
+        except ImportError as exc:
+            return f"adapter {module}.{name} is not available ({exc})"
+        if engine == "catboost" and n_classes > 2:
+            per_call = settings.catboost_multiclass_seconds_per_object_round
+            est = n_train * settings.n_estimators * settings.budget * per_call
+            if est > settings.catboost_multiclass_max_seconds:
+                return (
+                    "CatBoost's Python multiclass objective is called once per object per iteration (~0.8 ms per "
+                    f"object-iteration measured with catboost 1.2.10): {n_train} training rows x "
+                    f"{settings.n_estimators} rounds x {settings.budget} candidates is an estimated {est:.0f} s per "
+                    f"fold, over the run's limit of {settings.catboost_multiclass_max_seconds:.0f} s "
+                    "(--catboost-multiclass-limit)"
+                )
+    return None
+
+
+def default_hessian() -> str:
+    """The focal hessian safeguard the classifiers use when none is given."""
+    from .._sklearn import FocalClassifierBase
+
+    return str(inspect.signature(FocalClassifierBase.__init__).parameters["hessian"].default)
+
+
+def _adapter(engine: str) -> type:
+    import importlib
+
+    module, name = ADAPTERS[engine]
+    mod = importlib.import_module(module)
+    try:
+        return getattr(mod, name)
+    except AttributeError as exc:
+        raise ImportError(f"{module} has no {name}") from exc
+
+
+def _size_params(engine: str, depth: int) -> dict[str, Any]:
+    if engine == "lightgbm":
+        return {"num_leaves": 2**depth, "max_depth": depth}
+    if engine == "xgboost":
+        return {"max_depth": depth}
+    return {"depth": depth}
+
+
+def engine_params(engine: str, depth: int, seed: int, settings: Settings) -> dict[str, Any]:
+    """Engine parameters (the engine's sklearn names) shared by every method: rounds, rate, size, seed, 1 thread."""
+    params: dict[str, Any] = {"n_estimators": settings.n_estimators, "learning_rate": settings.learning_rate}
+    params.update(_size_params(engine, depth))
+    if engine == "lightgbm":
+        # LightGBM's default lambda_l2=0 lets a leaf holding one rare positive among negatives of hessian ~1e-3 take
+        # a Newton step of hundreds: measured here at 0.1% positives, builtin logloss then collapsed to PR-AUC
+        # 0.02-0.09 (0.50-0.97 with lambda_l2=1) and focal lost too. XGBoost's default reg_lambda is 1 and
+        # CatBoost's l2_leaf_reg 3; every method gets lambda_l2=1 on LightGBM.
+        params.update(random_state=seed, n_jobs=1, verbose=-1, reg_lambda=1.0)
+    elif engine == "xgboost":
+        params.update(random_state=seed, n_jobs=1, tree_method="hist")
+    else:
+        params.update(random_seed=seed, thread_count=1, verbose=False, allow_writing_files=False)
+    return params
+
+
+@dataclass
+class Fitted:
+    """A trained candidate: ``predict(X)`` -> {variant: probabilities (n, K)}; fit wall time; rounds kept."""
+
+    candidate: Candidate
+    predict: Callable[[np.ndarray], dict[str, np.ndarray]]
+    fit_time: float
+    n_rounds: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _binary_full(proba: np.ndarray) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    return np.column_stack([1.0 - proba, proba]) if proba.ndim == 1 else proba
+
+
+def fit_candidate(engine: str, cand: Candidate, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+                  n_classes: int, seed: int, settings: Settings) -> Fitted:
+    """Train one candidate on (X, y) with early stopping on (X_val, y_val) by the method's own metric."""
+    params = engine_params(engine, cand.depth, seed, settings)
+    w = w_val = None
+    if cand.method == "weighted_logloss":
+        cw = class_weights(y, n_classes)
+        w, w_val = cw[y], cw[y_val]
+    if cand.method in FOCAL_METHODS:
+        return _fit_focal(engine, cand, params, X, y, X_val, y_val, n_classes, settings)
+    return _fit_builtin(engine, cand, params, X, y, w, X_val, y_val, w_val, n_classes, settings)
+
+
+def _fit_builtin(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
+                 w: np.ndarray | None, X_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray | None,
+                 n_classes: int, settings: Settings) -> Fitted:
+    es = settings.early_stopping_rounds
+    t0 = time.perf_counter()
+    if engine == "lightgbm":
+        import lightgbm as lgb
+
+        model = lgb.LGBMClassifier(**params)
+        eval_kw: dict[str, Any]
+        if "eval_X" in inspect.signature(model.fit).parameters:  # lightgbm >= 4.7 deprecates eval_set
+            eval_kw = {"eval_X": (X_val,), "eval_y": (y_val,)}
+        else:
+            eval_kw = {"eval_set": [(X_val, y_val)]}
+        model.fit(X, y, sample_weight=w, eval_sample_weight=None if w_val is None else [w_val],
+                  callbacks=[lgb.early_stopping(es, verbose=False)], **eval_kw)
+        n_rounds = int(model.best_iteration_ or params["n_estimators"])
+    elif engine == "xgboost":
+        import xgboost as xgb
+
+        model = xgb.XGBClassifier(**params, early_stopping_rounds=es,
+                                  eval_metric="logloss" if n_classes == 2 else "mlogloss")
+        model.fit(X, y, sample_weight=w, eval_set=[(X_val, y_val)],
+                  sample_weight_eval_set=None if w_val is None else [w_val], verbose=False)
+        n_rounds = int(model.best_iteration) + 1
+    else:
+        import catboost as cb
+
+        model = cb.CatBoostClassifier(**params, loss_function="Logloss" if n_classes == 2 else "MultiClass",
+                                      early_stopping_rounds=es)
+        model.fit(X, y, sample_weight=w, eval_set=cb.Pool(X_val, y_val, weight=w_val), use_best_model=True)
+        n_rounds = int(model.get_best_iteration()) + 1
+    fit_time = time.perf_counter() - t0
+
+    def predict(X_new: np.ndarray) -> dict[str, np.ndarray]:
+        return {"native": _binary_full(model.predict_proba(X_new))}
+
+    return Fitted(cand, predict, fit_time, n_rounds)
+
+
+def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
+               X_val: np.ndarray, y_val: np.ndarray, n_classes: int, settings: Settings) -> Fitted:
+    cls = _adapter(engine)
+    alpha = cand.alpha
+    if alpha == "none":
+        alpha = None
+    elif alpha == "balanced":
+        alpha = [float(a) for a in class_weights(y, n_classes)]
+    # hessian: the library's default (whatever FocalLoss ships with), so the benchmark measures what users get.
+    clf = cls(gamma=cand.gamma, alpha=alpha, calibrate=True,
+              early_stopping_rounds=settings.early_stopping_rounds, **params)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(X, y, eval_set=[(X_val, y_val)])
+    fit_time = time.perf_counter() - t0
+    # best_iteration_ follows each engine's convention: a 1-based count for LightGBM, a 0-based index otherwise.
+    best = int(clf.best_iteration_)
+    n_rounds = best if engine == "lightgbm" else best + 1
+
+    def predict(X_new: np.ndarray) -> dict[str, np.ndarray]:
+        raw = clf.decision_function(X_new)
+        return {
+            "calibrated": clf.loss_.predict_proba(raw, calibrate=True),
+            "uncalibrated": clf.loss_.predict_proba(raw, calibrate=False),
+        }
+
+    return Fitted(cand, predict, fit_time, n_rounds, {"alpha": alpha})
