@@ -21,6 +21,16 @@ from .loss import FocalLoss
 _FOCAL_PARAMS = ("gamma", "alpha", "hessian", "calibrate")
 
 
+def n_rows_cols(X: Any, name: str = "X") -> tuple[int, int]:
+    """``(n_samples, n_features)`` of a 2-D feature matrix (array, DataFrame, sparse matrix) without copying it."""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.shape(X)
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
+    return int(shape[0]), int(shape[1])
+
+
 class FocalClassifierBase(ClassifierMixin, BaseEstimator):
     """Shared scikit-learn behaviour; ``**params`` are passed to the engine untouched.
 

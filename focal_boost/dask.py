@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._adapter import METRIC_NAME, LossCallable, as_raw, n_classes_of
+from ._adapter import check_loss as _check_loss
 from ._validation import check_sample_weight
 from .loss import FocalLoss, _Target
 
@@ -48,26 +50,6 @@ __all__ = [
     "predict_proba",
     "xgb_train",
 ]
-
-METRIC_NAME = "focal_loss"
-
-
-def _check_loss(loss: Any) -> FocalLoss:
-    if not isinstance(loss, FocalLoss):
-        raise ValueError(f"loss must be a focal_boost.FocalLoss, got loss={loss!r}")
-    return loss
-
-
-def _as_raw(preds: Any) -> np.ndarray:
-    raw = np.asarray(preds, dtype=np.float64)
-    if raw.ndim == 2 and raw.shape[1] == 1:
-        raw = raw[:, 0]
-    return raw
-
-
-def _n_classes_of(raw: np.ndarray) -> int | None:
-    return raw.shape[1] if raw.ndim == 2 else None
-
 
 def _column(values: Any, name: str) -> np.ndarray | None:
     """A partition's labels/weights as a 1-D array (pandas Series, one-column frame, (n, 1) or (n,) array)."""
@@ -111,7 +93,7 @@ def _init_from_totals(loss: FocalLoss, totals: np.ndarray, n_classes: int | None
 
 
 # == XGBoost ========================================================================================================
-class FocalDaskXGBMetric:
+class FocalDaskXGBMetric(LossCallable):
     """Focal ``custom_metric`` for ``xgboost.dask.train``: ``(preds, dmatrix) -> ("focal_loss", value)``.
 
     ``preds`` are RAW MARGINS of the worker's share of the evaluation data, ``(n_local,)`` or ``(n_local, K)``,
@@ -124,35 +106,21 @@ class FocalDaskXGBMetric:
 
     name = METRIC_NAME
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[int, Any] = {}
-
     def __call__(self, preds: np.ndarray, dmatrix: xgboost.DMatrix) -> tuple[str, float]:
         from xgboost import collective
 
         from .xgboost import _prepared
 
-        raw = _as_raw(preds)
+        raw = as_raw(preds)
         sums = np.zeros(2)
         if dmatrix.num_row() > 0:
-            target = _prepared(self.loss, self._cache, dmatrix, _n_classes_of(raw))
+            target = _prepared(self.loss, self._cache, dmatrix, n_classes_of(raw))
             sums[:] = _weighted_sum(self.loss, target, raw)
         if collective.is_distributed():
             sums = collective.allreduce(sums, collective.Op.SUM)
         if not sums[1] > 0:
             raise ValueError(f"the evaluation data must have a positive total weight, got sum(weight)={sums[1]!r}")
         return METRIC_NAME, float(sums[0] / sums[1])
-
-    def __repr__(self) -> str:
-        return f"FocalDaskXGBMetric({self.loss!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
 
 
 def _xgb_part_totals(loss: FocalLoss, n_classes: int | None, part: dict[str, Any]
@@ -230,28 +198,11 @@ def xgb_train(
     import xgboost.dask as dxgb
     from distributed import default_client
 
-    from .xgboost import _resolve_n_classes, objective
+    from .xgboost import _train_params, objective
 
-    loss = _check_loss(loss)
-    if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a mapping of XGBoost parameters, got params={params!r}")
     if not isinstance(dtrain, dxgb.DaskDMatrix):
         raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
-    for name in ("obj", "custom_metric"):
-        if kwargs.get(name) is not None:
-            raise ValueError(f"{name}= is set by focal_boost.dask.xgb_train, got {name}={kwargs[name]!r}")
-        kwargs.pop(name, None)
-    params = dict(params)
-    for name in ("objective", "base_score"):
-        if params.get(name) is not None:
-            raise ValueError(f"params must not set {name} (focal_boost sets it), got {name}={params[name]!r}")
-        params.pop(name, None)
-    n_classes = _resolve_n_classes(loss, params)
-    params.pop("num_class", None)
-    if n_classes is not None:
-        params["num_class"] = n_classes
-    if "eval_metric" not in params:
-        params.setdefault("disable_default_eval_metric", True)
+    loss, params, n_classes = _train_params(loss, params, kwargs, "focal_boost.dask.xgb_train")
     evals = list(evals) if evals else []
     for i, pair in enumerate(evals):
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], dxgb.DaskDMatrix)
@@ -293,7 +244,7 @@ def _prepared_arrays(loss: FocalLoss, cache: dict[tuple[int, int], _ArrayTargetC
     return entry.target
 
 
-class FocalLGBMSklearnObjective:
+class FocalLGBMSklearnObjective(LossCallable):
     """Focal objective in LightGBM's scikit-learn form, ``(y_true, y_pred, weight) -> (grad, hess)``, for
     ``LGBMModel(objective=...)`` and therefore for ``lightgbm.dask`` estimators.
 
@@ -303,34 +254,14 @@ class FocalLGBMSklearnObjective:
     ``_ArrayTargetCache``), not every round. Picklable; the cache is not pickled.
     """
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[tuple[int, int], _ArrayTargetCache] = {}
-
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(y_pred, dtype=np.float64)
-        target = _prepared_arrays(self.loss, self._cache, y_true, weight, _n_classes_of(raw))
+        target = _prepared_arrays(self.loss, self._cache, y_true, weight, n_classes_of(raw))
         return self.loss._grad_hess(target, raw)
 
-    def __repr__(self) -> str:
-        return f"FocalLGBMSklearnObjective({self.loss!r})"
 
-    # LGBMModel.fit deep-copies its parameters (the objective included): share the loss, keep the cache.
-    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMSklearnObjective:
-        new = type(self).__new__(type(self))
-        new.loss, new._cache = self.loss, dict(self._cache)
-        return new
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
-
-
-class FocalLGBMSklearnMetric:
+class FocalLGBMSklearnMetric(LossCallable):
     """Focal ``eval_metric`` in LightGBM's scikit-learn form: ``(y_true, y_pred, weight) -> ("focal_loss", value,
     False)``, the weighted mean focal loss of RAW SCORES ``y_pred`` (``(n,)`` or ``(n, K)``, including the eval
     set's ``init_score``). Lower is better. Validates each label array once. Picklable; the cache is not pickled.
@@ -338,29 +269,10 @@ class FocalLGBMSklearnMetric:
 
     name = METRIC_NAME
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[tuple[int, int], _ArrayTargetCache] = {}
-
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
         raw = np.asarray(y_pred, dtype=np.float64)
-        target = _prepared_arrays(self.loss, self._cache, y_true, weight, _n_classes_of(raw))
+        target = _prepared_arrays(self.loss, self._cache, y_true, weight, n_classes_of(raw))
         return METRIC_NAME, self.loss._eval(target, raw), False
-
-    def __repr__(self) -> str:
-        return f"FocalLGBMSklearnMetric({self.loss!r})"
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMSklearnMetric:
-        new = type(self).__new__(type(self))
-        new.loss, new._cache = self.loss, dict(self._cache)
-        return new
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
 
 
 # -- Dask collections ----------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ reshapes, attaches weights and works around LightGBM 4.x behaviours:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,23 +24,12 @@ import numpy as np
 from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias table (private, stable since 3.x)
 from numpy.typing import ArrayLike
 
-from ._sklearn import FocalClassifierBase
+from ._adapter import METRIC_NAME, LossCallable, n_classes_of
+from ._adapter import check_loss as _check_loss
+from ._sklearn import FocalClassifierBase, n_rows_cols
 from .loss import FocalLoss, _Target
 
 __all__ = ["FocalLGBMClassifier", "FocalLGBMMetric", "FocalLGBMObjective", "metric", "objective", "train"]
-
-METRIC_NAME = "focal_loss"
-
-
-def _check_loss(loss: Any) -> FocalLoss:
-    if not isinstance(loss, FocalLoss):
-        raise ValueError(f"loss must be a focal_boost.FocalLoss, got loss={loss!r}")
-    return loss
-
-
-def _n_classes_of(raw: np.ndarray) -> int | None:
-    return raw.shape[1] if raw.ndim == 2 else None
-
 
 class _TargetCache:
     """The loss's prepared target for one Dataset, re-prepared only when the Dataset, its label array or its weight
@@ -71,7 +59,7 @@ def _prepared(loss: FocalLoss, cache: dict[int, _TargetCache], dataset: lgb.Data
     return entry.target
 
 
-class FocalLGBMObjective:
+class FocalLGBMObjective(LossCallable):
     """Focal objective for ``params["objective"]`` of ``lightgbm.train``: ``(preds, train_data) -> (grad, hess)``.
 
     ``preds`` are RAW SCORES, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (LightGBM 4.7 passes
@@ -82,33 +70,13 @@ class FocalLGBMObjective:
     Use with a Dataset ``init_score`` (or :func:`train`, which sets it) so boosting starts from the focal optimum.
     """
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[int, _TargetCache] = {}
-
     def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(preds, dtype=np.float64)
-        target = _prepared(self.loss, self._cache, train_data, _n_classes_of(raw))
+        target = _prepared(self.loss, self._cache, train_data, n_classes_of(raw))
         return self.loss._grad_hess(target, raw)
 
-    def __repr__(self) -> str:
-        return f"FocalLGBMObjective({self.loss!r})"
 
-    # lightgbm.train deep-copies params (objective included): keep the (read-only) cache, share the loss.
-    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMObjective:
-        new = copy.copy(self)
-        new._cache = dict(self._cache)
-        return new
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
-
-
-class FocalLGBMMetric:
+class FocalLGBMMetric(LossCallable):
     """Focal metric for ``feval`` of ``lightgbm.train``: ``(preds, eval_data) -> ("focal_loss", value, False)``.
 
     ``preds`` must be RAW SCORES (what LightGBM passes to ``feval`` when the objective is custom),
@@ -119,29 +87,10 @@ class FocalLGBMMetric:
 
     name = METRIC_NAME
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[int, _TargetCache] = {}
-
     def __call__(self, preds: np.ndarray, eval_data: lgb.Dataset) -> tuple[str, float, bool]:
         raw = np.asarray(preds, dtype=np.float64)
-        target = _prepared(self.loss, self._cache, eval_data, _n_classes_of(raw))
+        target = _prepared(self.loss, self._cache, eval_data, n_classes_of(raw))
         return METRIC_NAME, self.loss._eval(target, raw), False
-
-    def __repr__(self) -> str:
-        return f"FocalLGBMMetric({self.loss!r})"
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FocalLGBMMetric:
-        new = copy.copy(self)
-        new._cache = dict(self._cache)
-        return new
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
 
 
 def objective(loss: FocalLoss) -> FocalLGBMObjective:
@@ -351,15 +300,6 @@ class _EarlyStoppingOnSet:
         self._inner(dataclasses.replace(env, evaluation_result_list=results))
 
 
-def _n_rows_cols(X: Any, name: str = "X") -> tuple[int, int]:
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.shape(X)
-    if len(shape) != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
-    return int(shape[0]), int(shape[1])
-
-
 class FocalLGBMClassifier(FocalClassifierBase):
     """LightGBM classifier trained with focal loss, scikit-learn style.
 
@@ -418,7 +358,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
         ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` set, training stops when the focal
         loss of the LAST eval set has not improved for that many rounds and predictions use the best iteration.
         """
-        n_rows, n_features = _n_rows_cols(X)
+        n_rows, n_features = n_rows_cols(X)
         if n_rows != np.shape(y)[0]:
             raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {np.shape(y)[0]}")
         y_enc, weight = self._prepare_fit(y, sample_weight)
@@ -429,7 +369,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
         train_set = lgb.Dataset(X, label=y_enc, weight=weight)
         valid_sets, valid_names = [], []
         for i, (x_val, y_val, w_val) in enumerate(evals):
-            cols = _n_rows_cols(x_val, f"eval_set[{i}] X")[1]
+            cols = n_rows_cols(x_val, f"eval_set[{i}] X")[1]
             if cols != n_features:
                 raise ValueError(f"eval_set[{i}] has {cols} features, X has {n_features}")
             valid_sets.append(lgb.Dataset(x_val, label=y_val, weight=w_val, reference=train_set))
@@ -448,7 +388,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
         return self
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        cols = _n_rows_cols(X)[1]
+        cols = n_rows_cols(X)[1]
         if cols != self.n_features_in_:
             raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
         return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1))

@@ -25,19 +25,12 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import ArrayLike
 
-from ._sklearn import FocalClassifierBase
+from ._adapter import METRIC_NAME, LossCallable, as_raw, n_classes_of
+from ._adapter import check_loss as _check_loss
+from ._sklearn import FocalClassifierBase, n_rows_cols
 from .loss import FocalLoss, _Target
 
 __all__ = ["FocalXGBClassifier", "FocalXGBMetric", "FocalXGBObjective", "metric", "objective", "train"]
-
-METRIC_NAME = "focal_loss"
-
-
-def _check_loss(loss: Any) -> FocalLoss:
-    if not isinstance(loss, FocalLoss):
-        raise ValueError(f"loss must be a focal_boost.FocalLoss, got loss={loss!r}")
-    return loss
-
 
 def _label_weight(dmatrix: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray | None]:
     label = dmatrix.get_label()
@@ -78,18 +71,7 @@ def _prepared(loss: FocalLoss, cache: dict[int, _TargetCache], dmatrix: xgb.DMat
     return entry.target
 
 
-def _as_raw(preds: Any) -> np.ndarray:
-    raw = np.asarray(preds, dtype=np.float64)
-    if raw.ndim == 2 and raw.shape[1] == 1:
-        raw = raw[:, 0]
-    return raw
-
-
-def _n_classes_of(raw: np.ndarray) -> int | None:
-    return raw.shape[1] if raw.ndim == 2 else None
-
-
-class FocalXGBObjective:
+class FocalXGBObjective(LossCallable):
     """Focal objective for ``obj=`` of ``xgboost.train``: ``(preds, dtrain) -> (grad, hess)``.
 
     ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (xgboost 3.2 passes
@@ -98,27 +80,13 @@ class FocalXGBObjective:
     round. Picklable (e.g. for ``xgboost.dask``); the cache is not pickled.
     """
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[int, _TargetCache] = {}
-
     def __call__(self, preds: np.ndarray, dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
-        raw = _as_raw(preds)
-        target = _prepared(self.loss, self._cache, dtrain, _n_classes_of(raw))
+        raw = as_raw(preds)
+        target = _prepared(self.loss, self._cache, dtrain, n_classes_of(raw))
         return self.loss._grad_hess(target, raw)
 
-    def __repr__(self) -> str:
-        return f"FocalXGBObjective({self.loss!r})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
-
-
-class FocalXGBMetric:
+class FocalXGBMetric(LossCallable):
     """Focal metric for ``custom_metric=`` of ``xgboost.train``: ``(preds, dmatrix) -> ("focal_loss", value)``.
 
     ``preds`` must be RAW MARGINS (xgboost passes margins to the custom metric when ``obj`` is custom),
@@ -129,24 +97,10 @@ class FocalXGBMetric:
 
     name = METRIC_NAME
 
-    def __init__(self, loss: FocalLoss) -> None:
-        self.loss = _check_loss(loss)
-        self._cache: dict[int, _TargetCache] = {}
-
     def __call__(self, preds: np.ndarray, dmatrix: xgb.DMatrix) -> tuple[str, float]:
-        raw = _as_raw(preds)
-        target = _prepared(self.loss, self._cache, dmatrix, _n_classes_of(raw))
+        raw = as_raw(preds)
+        target = _prepared(self.loss, self._cache, dmatrix, n_classes_of(raw))
         return METRIC_NAME, self.loss._eval(target, raw)
-
-    def __repr__(self) -> str:
-        return f"FocalXGBMetric({self.loss!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = {}
 
 
 def objective(loss: FocalLoss) -> FocalXGBObjective:
@@ -178,6 +132,32 @@ def _resolve_n_classes(loss: FocalLoss, params: dict[str, Any]) -> int | None:
 
 def _has_base_margin(dmatrix: xgb.DMatrix) -> bool:
     return dmatrix.get_base_margin().size > 0
+
+
+def _train_params(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
+                  ) -> tuple[FocalLoss, dict[str, Any], int | None]:
+    """Check what a focal training call was given (also for ``focal_boost.dask.xgb_train``): returns the loss, the
+    params with ``num_class`` resolved against ``loss.alpha``, and K (None for binary). Pops ``obj`` /
+    ``custom_metric`` placeholders from ``kwargs``; refuses the settings focal_boost makes itself."""
+    loss = _check_loss(loss)
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a mapping of XGBoost parameters, got params={params!r}")
+    for name in ("obj", "custom_metric"):
+        if kwargs.get(name) is not None:
+            raise ValueError(f"{name}= is set by {caller}, got {name}={kwargs[name]!r}")
+        kwargs.pop(name, None)
+    params = dict(params)
+    for name in ("objective", "base_score"):
+        if params.get(name) is not None:
+            raise ValueError(f"params must not set {name} (focal_boost sets it), got {name}={params[name]!r}")
+        params.pop(name, None)
+    n_classes = _resolve_n_classes(loss, params)
+    params.pop("num_class", None)
+    if n_classes is not None:
+        params["num_class"] = n_classes
+    if "eval_metric" not in params:
+        params.setdefault("disable_default_eval_metric", True)
+    return loss, params, n_classes
 
 
 def train(
@@ -213,26 +193,9 @@ def train(
         Passed to ``xgboost.train`` (``early_stopping_rounds``, ``evals_result``, ``verbose_eval``, ``callbacks``...).
         With ``xgb_model`` the intercept of that model is kept: boosting continues from its margins.
     """
-    loss = _check_loss(loss)
-    if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a mapping of XGBoost parameters, got params={params!r}")
     if not isinstance(dtrain, xgb.DMatrix):
         raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
-    for name in ("obj", "custom_metric"):
-        if kwargs.get(name) is not None:
-            raise ValueError(f"{name}= is set by focal_boost.xgboost.train, got {name}={kwargs[name]!r}")
-        kwargs.pop(name, None)
-    params = dict(params)
-    for name in ("objective", "base_score"):
-        if params.get(name) is not None:
-            raise ValueError(f"params must not set {name} (focal_boost sets it), got {name}={params[name]!r}")
-        params.pop(name, None)
-    n_classes = _resolve_n_classes(loss, params)
-    params.pop("num_class", None)
-    if n_classes is not None:
-        params["num_class"] = n_classes
-    if "eval_metric" not in params:
-        params.setdefault("disable_default_eval_metric", True)
+    loss, params, n_classes = _train_params(loss, params, kwargs, "focal_boost.xgboost.train")
 
     evals = list(evals) if evals else []
     named = [(dtrain, "dtrain")] + [(d, f"evals[{i}] ({name!r})") for i, (d, name) in enumerate(evals)]
@@ -257,15 +220,6 @@ def train(
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------
-def _n_rows_cols(X: Any, name: str = "X") -> tuple[int, int]:
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.shape(X)
-    if len(shape) != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
-    return int(shape[0]), int(shape[1])
-
-
 class FocalXGBClassifier(FocalClassifierBase):
     """XGBoost classifier trained with focal loss, scikit-learn style.
 
@@ -324,7 +278,7 @@ class FocalXGBClassifier(FocalClassifierBase):
         ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` set, training stops when the focal
         loss of the LAST eval set has not improved for that many rounds and predictions use the best iteration.
         """
-        n_rows, n_features = _n_rows_cols(X)
+        n_rows, n_features = n_rows_cols(X)
         if n_rows != np.shape(y)[0]:
             raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {np.shape(y)[0]}")
         y_enc, weight = self._prepare_fit(y, sample_weight)
@@ -336,7 +290,7 @@ class FocalXGBClassifier(FocalClassifierBase):
         dtrain = xgb.DMatrix(X, label=y_enc, weight=weight, **dmatrix_kwargs)
         evals = []
         for i, (x_val, y_val, w_val) in enumerate(evals_enc):
-            cols = _n_rows_cols(x_val, f"eval_set[{i}] X")[1]
+            cols = n_rows_cols(x_val, f"eval_set[{i}] X")[1]
             if cols != n_features:
                 raise ValueError(f"eval_set[{i}] has {cols} features, X has {n_features}")
             evals.append((xgb.DMatrix(x_val, label=y_val, weight=w_val, **dmatrix_kwargs), f"validation_{i}"))
@@ -352,7 +306,7 @@ class FocalXGBClassifier(FocalClassifierBase):
         return self
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        cols = _n_rows_cols(X)[1]
+        cols = n_rows_cols(X)[1]
         if cols != self.n_features_in_:
             raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
         dmat = xgb.DMatrix(X, **self._dmatrix_kwargs)
