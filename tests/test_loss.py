@@ -219,8 +219,12 @@ def test_binary_symmetry(z, y, gamma, alpha):
     assert_close(ha, hb, rtol=1e-10)
 
 
+# weights are 0 or normal floats: subnormal weights lose their digits in sum(w * loss) / sum(w) on any implementation
+weights = st.one_of(st.just(0.0), st.floats(1e-6, 100))
+
+
 @settings(max_examples=100, deadline=None)
-@given(z=st.lists(raws, min_size=4, max_size=4), w=st.lists(st.floats(0, 100), min_size=4, max_size=4),
+@given(z=st.lists(raws, min_size=4, max_size=4), w=st.lists(weights, min_size=4, max_size=4),
        gamma=gammas, soft=st.booleans())
 def test_sample_weights_multiply(z, w, gamma, soft):
     loss = FocalLoss(gamma, 0.3)
