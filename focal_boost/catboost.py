@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _fast
 from ._sklearn import FocalClassifierBase
 from .loss import FocalLoss
 
@@ -46,6 +47,10 @@ __all__ = ["FocalCatBoostClassifier", "FocalMetric", "FocalObjective", "builtin_
 
 # Rows (summed over cached chunks) after which a cache is emptied, to bound its memory on very large data.
 _CACHE_MAX_ROWS = 4_000_000
+# When the classifier's Python objective uses the compiled kernels (numba installed): loading numba costs ~0.5-1.5 s
+# once per process; they save ~0.1 us per row and iteration on binary chunks (so from this many rows x iterations)
+# and ~150 us per row and iteration on multiclass, where CatBoost calls the objective once per row (so always).
+_COMPILED_MIN_WORK = 10_000_000
 
 
 class _TargetCache:
@@ -204,13 +209,22 @@ def builtin_loss_function(loss: FocalLoss, params: dict[str, Any] | None = None)
     CatBoost training parameters.
     """
     params = {} if params is None else params
-    if not isinstance(loss.alpha, float) or not loss.gamma > 0:
-        return None
-    if str(params.get("task_type", "CPU")).upper() != "CPU":
+    name = _builtin_focal_name(loss, params)
+    if name is None:
         return None
     method = params.get("leaf_estimation_method", "Newton")
     first_order = method == "Gradient" and params.get("score_function") in _FIRST_ORDER_SCORES
     if not (first_order or (loss.hessian == "exact" and method == "Newton")):
+        return None
+    return name
+
+
+def _builtin_focal_name(loss: FocalLoss, params: dict[str, Any]) -> str | None:
+    """``"Focal:focal_alpha=A;focal_gamma=G"`` when CatBoost's builtin Focal is this loss's value (the hessian
+    setting aside): binary, float alpha in (0, 1), gamma > 0, on CPU."""
+    if not isinstance(loss.alpha, float) or not loss.gamma > 0:
+        return None
+    if str(params.get("task_type", "CPU")).upper() != "CPU":
         return None
     return f"Focal:focal_alpha={loss.alpha!r};focal_gamma={loss.gamma!r}"
 
@@ -249,7 +263,8 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         names ``n_estimators``, ``random_state`` and ``n_jobs`` are accepted for ``iterations``, ``random_seed`` and
         ``thread_count``. Defaults differ from CatBoost's only in ``verbose=False`` and
         ``allow_writing_files=False``. ``eval_metric`` defaults to the focal loss (:class:`FocalMetric`, or the
-        builtin ``Focal`` metric on the builtin path); early stopping follows it on the last eval set.
+        builtin ``Focal`` metric, which skips the learn set, whenever alpha is a float and gamma > 0); early stopping
+        follows it on the last eval set.
 
     When CatBoost's builtin ``Focal`` loss trains the same model (:func:`builtin_loss_function`) it is used instead
     of the Python objective (faster: ~1.3x on 50,000 rows here); ``builtin_loss_`` tells which was used.
@@ -314,9 +329,12 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         objective = builtin if builtin is not None else FocalObjective(self.loss_)
         metric = params.pop("eval_metric", None)
         if metric is None:
-            # The builtin Focal metric is the same weighted mean focal loss (checked in the tests); unlike a Python
-            # metric it can skip the learn set, which CatBoost otherwise evaluates every iteration.
-            metric = FocalMetric(self.loss_) if builtin is None else f"{builtin};hints=skip_train~true"
+            # The builtin Focal metric is the same weighted mean focal loss (checked in the tests), also beside the
+            # Python objective (the metric does not depend on the hessian setting); unlike a Python metric it can
+            # skip the learn set, which CatBoost 1.2.10 otherwise evaluates in Python every iteration (~6% of a
+            # training's time with the Python objective).
+            builtin_metric = None if self._softmax else _builtin_focal_name(self.loss_, params)
+            metric = FocalMetric(self.loss_) if builtin_metric is None else f"{builtin_metric};hints=skip_train~true"
         params["loss_function"] = objective
         params["eval_metric"] = metric
 
@@ -333,9 +351,18 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         eval_pools = [pool(x_val, y_val, w_val) for x_val, y_val, w_val in evals]
         fit_params = {k: v for k, v in params.items() if k not in ("cat_features", "text_features")}
         model = CatBoost(fit_params)
+        # CatBoost 1.2.10 calls a Python objective on chunks of a few hundred rows (binary) or on one row at a time
+        # (multiclass), about twice per row and iteration: per-call overhead dominates, which the single-threaded
+        # numba kernels cut (see focal_boost._fast). Loading numba costs ~0.5-1.5 s once per process, so it is only
+        # asked for when the training is large enough to earn it back.
+        work = _n_rows(X) * int(params.get("iterations", 1000))
+        compiled = (builtin is None and (self._softmax or work >= _COMPILED_MIN_WORK)
+                    and _fast.use_for_small_arrays(True))
         try:
             model.fit(train_pool, eval_set=eval_pools or None)
         finally:
+            if compiled:
+                _fast.use_for_small_arrays(False)
             for obj in (objective, metric):
                 if isinstance(obj, _CatBoostCallable):
                     obj.clear_cache()

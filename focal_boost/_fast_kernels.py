@@ -1,0 +1,164 @@
+"""numba kernels behind :mod:`focal_boost._fast` (imported only by it, lazily: importing this module imports numba).
+
+The functions are defined at module level so that ``cache=True`` works: numba keys a cached function on its source
+file and on the pickled contents of its closure cells, and a kernel defined inside a function that closes over
+another jitted function gets a new closure key in every process, so it was recompiled (seconds) on every first call.
+
+Same formulas as ``focal_boost._math`` (margin ``s``, ``t = exp(-|s|)``, ``log1p(t)``), fused into one pass over the
+rows with no temporaries. ``error_model="numpy"`` drops Python's division-by-zero checks (no division here can be by
+zero); ``fastmath`` stays off so the numbers match the numpy path (the tests check 1e-12 relative).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._math import TINY
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
+    """``f'(s), f''(s)`` of one margin (see ``_math.margin_grad_hess``); mode 0 bound, 1 abs, 2 exact."""
+    a = abs(s)
+    t = math.exp(-a)
+    lg = math.log1p(t)
+    inv = 1.0 / (1.0 + t)
+    if s >= 0:
+        p = inv
+        q = t * inv
+        logp = -lg
+        logq = -s - lg
+    else:
+        p = t * inv
+        q = inv
+        logp = s - lg
+        logq = -lg
+    if gamma == 0.0:
+        qg = 1.0
+    elif gamma == 1.0:
+        qg = q
+    elif gamma == 2.0:
+        qg = q * q
+    else:
+        qg = math.exp(gamma * logq)
+    g = qg * (gamma * p * logp - q)
+    ct = gamma * logp * (q - gamma * p)
+    if mode == 0 and ct < 0.0:
+        ct = 0.0
+    h = p * qg * (ct + (2.0 * gamma + 1.0) * q)
+    if mode == 1:
+        h = abs(h)
+    if mode != 2 and h < TINY:
+        h = TINY
+    return g, h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _binary_rows(raw, sign, weight, gamma, mode, grad, hess, start, stop):
+    weighted = weight.shape[0] > 0
+    for i in range(start, stop):
+        sg = sign[i]
+        g, h = _margin(raw[i] * sg, gamma, mode)
+        g *= sg
+        if weighted:
+            g *= weight[i]
+            h *= weight[i]
+        grad[i] = g
+        hess[i] = h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
+    """Rows ``start:stop`` of the softmax focal grad/hess (see ``FocalLoss._softmax_grad_hess``).
+
+    With ``m`` the largest other-class score (class ``top``) and ``e_j = exp(z_j - m)``: ``acc = sum_{j != y} e_j``
+    (``e_top = 1``), ``logsumexp_{j != y} z = m + log(acc)`` and ``r_j = e_j / acc``, so each row takes K - 1 exps
+    and one log besides the margin's exp and log1p. ``1 - r_top`` is the sum of the other ``r_j`` (no cancellation).
+    """
+    k = raw.shape[1]
+    weighted = weight.shape[0] > 0
+    for i in range(start, stop):
+        y = labels[i]
+        top = -1
+        m = -np.inf
+        for j in range(k):
+            if j != y and (top < 0 or raw[i, j] > m):
+                m = raw[i, j]
+                top = j
+        rest = 0.0
+        for j in range(k):
+            if j != y and j != top:
+                e = math.exp(raw[i, j] - m)
+                grad[i, j] = e  # scratch: e_j, overwritten below
+                rest += e
+        acc = 1.0 + rest
+        g, h = _margin(raw[i, y] - (m + math.log(acc)), gamma, mode)
+        inv_acc = 1.0 / acc
+        rest *= inv_acc
+        w = weight[i] if weighted else 1.0
+        gw = g * w
+        for j in range(k):
+            if j == y:
+                grad[i, j] = gw
+                hess[i, j] = h * w
+            else:
+                if j == top:
+                    r = inv_acc
+                    one_minus_r = rest
+                else:
+                    r = grad[i, j] * inv_acc
+                    one_minus_r = 1.0 - r
+                hj = r * (r * h - one_minus_r * g)
+                if mode != 2 and hj < TINY:
+                    hj = TINY
+                grad[i, j] = -r * gw
+                hess[i, j] = hj * w
+
+
+# Rows per task of the parallel loops: few enough tasks to keep scheduling cheap, enough to balance 2-16 threads.
+_BLOCK = 16_384
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def binary(raw, sign, weight, gamma, mode):
+    n = raw.shape[0]
+    grad = np.empty(n)
+    hess = np.empty(n)
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for b in prange(n_blocks):
+        _binary_rows(raw, sign, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
+    return grad, hess
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def softmax(raw, labels, weight, gamma, mode):
+    """Outputs are (n, K) arrays in column-major (Fortran) memory order: LightGBM 4.7 ravels multiclass gradients
+    in that order, which is then free; XGBoost 3.2 reads them through their strides."""
+    n, k = raw.shape
+    grad = np.empty((k, n)).T
+    hess = np.empty((k, n)).T
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for b in prange(n_blocks):
+        _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
+    return grad, hess
+
+
+@njit(cache=True, error_model="numpy")
+def binary_serial(raw, sign, weight, gamma, mode):
+    n = raw.shape[0]
+    grad = np.empty(n)
+    hess = np.empty(n)
+    _binary_rows(raw, sign, weight, gamma, mode, grad, hess, 0, n)
+    return grad, hess
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_serial(raw, labels, weight, gamma, mode):
+    n, k = raw.shape
+    grad = np.empty((k, n)).T
+    hess = np.empty((k, n)).T
+    _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, 0, n)
+    return grad, hess

@@ -1,0 +1,130 @@
+"""The numba kernels' execution variants (threaded / single-threaded, column-major multiclass output, the
+small-array switch) give the numbers of the core's numpy path, also inside each engine's training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from focal_boost import FocalLoss, _fast
+
+from .conftest import make_binary, make_multiclass
+
+pytestmark = pytest.mark.skipif(not _fast.AVAILABLE, reason="numba not installed")
+
+
+def _numpy_path(loss, target, raw):
+    previous = _fast.set_enabled(False)
+    try:
+        return loss._grad_hess(target, raw)
+    finally:
+        _fast.set_enabled(previous)
+
+
+def _assert_close(fast, reference, tol=1e-12):
+    for a, b in zip(fast, reference, strict=True):
+        assert a.shape == b.shape
+        scale = np.max(np.abs(b), axis=-1, keepdims=True) if b.ndim == 2 else np.abs(b)
+        assert np.max(np.abs(a - b) / (scale + 1e-300)) <= tol
+
+
+@pytest.mark.parametrize("parallel_min_rows", [1, 10**9])  # threaded / single-threaded kernel for the same array
+def test_threaded_and_serial_kernels_equal_numpy_path(monkeypatch, parallel_min_rows):
+    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+    monkeypatch.setattr(_fast, "PARALLEL_MIN_ROWS", parallel_min_rows)
+    rng = np.random.default_rng(0)
+    n = 40_000  # several blocks of the threaded loop, and a ragged last block
+    raw = rng.normal(scale=6, size=n)
+    y = (rng.uniform(size=n) < 0.1).astype(float)
+    w = rng.uniform(0, 3, n)
+    loss = FocalLoss(2.0, 0.25, "bound")
+    target = loss.prepare_target(y, w)
+    _assert_close(loss._grad_hess(target, raw), _numpy_path(loss, target, raw))
+
+    raw_m = rng.normal(scale=4, size=(n, 5))
+    y_m = rng.integers(0, 5, n)
+    loss_m = FocalLoss(3.7, (1.0, 0.5, 2.0, 0.25, 1.0), "exact")
+    target_m = loss_m.prepare_target(y_m, w, 5)
+    fast = loss_m._grad_hess(target_m, raw_m)
+    assert all(a.flags.f_contiguous for a in fast)  # what LightGBM ravels in order="F" without a copy
+    _assert_close(fast, _numpy_path(loss_m, target_m, raw_m))
+
+
+def test_small_array_requests_are_counted():
+    assert not _fast.enabled(10)
+    assert _fast.use_for_small_arrays(True)
+    assert _fast.use_for_small_arrays(True)
+    try:
+        assert _fast.enabled(10) and _fast._kernels
+        _fast.use_for_small_arrays(False)
+        assert _fast.enabled(10)  # one request is still open
+    finally:
+        _fast.use_for_small_arrays(False)
+    assert not _fast.enabled(10)
+    previous = _fast.set_enabled(False)
+    try:
+        assert not _fast.use_for_small_arrays(True)  # nothing to request while the numba path is off
+        assert not _fast.enabled(10)
+    finally:
+        _fast.set_enabled(previous)
+
+
+def _engine_raw(engine, X, y, k):
+    loss = FocalLoss(2.0, None if k else 0.25)
+    params = {"num_class": k} if k else {}
+    if engine == "lightgbm":
+        import lightgbm as lgb
+
+        import focal_boost.lightgbm as flgb
+
+        booster = flgb.train(loss, {"num_threads": 1, "verbose": -1, "num_leaves": 7, "deterministic": True,
+                                    **params}, lgb.Dataset(X, y), 8)
+        return booster.predict(X, raw_score=True)
+    import xgboost as xgb
+
+    import focal_boost.xgboost as fxgb
+
+    booster = fxgb.train(loss, {"nthread": 1, "max_depth": 3, "tree_method": "hist", **params}, xgb.DMatrix(X, y), 8)
+    return booster.predict(xgb.DMatrix(X), output_margin=True)
+
+
+@pytest.mark.parametrize("engine", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("k", [None, 3])
+def test_engine_training_same_with_numba_kernels(monkeypatch, engine, k):
+    """The column-major multiclass gradients reach each engine in the right order: numba and numpy paths train
+    the same model."""
+    X, y = make_multiclass(800) if k else make_binary(800)
+    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+    fast = _engine_raw(engine, X, y, k)
+    previous = _fast.set_enabled(False)
+    try:
+        reference = _engine_raw(engine, X, y, k)
+    finally:
+        _fast.set_enabled(previous)
+    np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_catboost_python_objective_same_with_compiled_small_chunks(monkeypatch, task):
+    import focal_boost.catboost as fcb
+
+    X, y = make_multiclass(600) if task == "multiclass" else make_binary(600)
+    params = dict(iterations=10, depth=3, thread_count=1, random_seed=0, verbose=False, allow_writing_files=False)
+    monkeypatch.setattr(fcb, "_COMPILED_MIN_WORK", 0)  # the binary path asks for the kernels from any size on
+    calls = []
+    original = _fast.use_for_small_arrays
+
+    def spy(flag):
+        calls.append(flag)
+        return original(flag)
+
+    monkeypatch.setattr(_fast, "use_for_small_arrays", spy)
+    fast = fcb.FocalCatBoostClassifier(gamma=2.0, **params).fit(X, y)
+    assert calls == [True, False] and not _fast.enabled(10)
+    previous = _fast.set_enabled(False)
+    try:
+        reference = fcb.FocalCatBoostClassifier(gamma=2.0, **params).fit(X, y)
+    finally:
+        _fast.set_enabled(previous)
+    assert fast.builtin_loss_ is None
+    np.testing.assert_allclose(fast.decision_function(X), reference.decision_function(X), rtol=1e-9, atol=1e-9)
