@@ -109,3 +109,12 @@ def test_naive_reference_is_the_textbook_derivative():
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit):
         speed.parse_args(argv)
+
+
+def test_cli_bench_speed_dispatches_to_the_speed_benchmark(capsys):
+    from focal_boost import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", "--speed", "--help"])
+    assert exit_info.value.code == 0
+    assert "--kernel-n" in capsys.readouterr().out
