@@ -19,9 +19,12 @@ def check_loss(loss: Any) -> FocalLoss:
     return loss
 
 
-def as_raw(preds: Any) -> np.ndarray:
-    """Engine predictions as float64 raw scores: ``(n,)`` for binary, ``(n, K)`` for multiclass."""
-    raw = np.asarray(preds, dtype=np.float64)
+def as_raw(preds: Any, keep_float32: bool = False) -> np.ndarray:
+    """Engine predictions as float64 raw scores: ``(n,)`` for binary, ``(n, K)`` for multiclass. With
+    ``keep_float32`` float32 predictions stay float32 (``FocalLoss._grad_hess`` reads them exactly, no copy)."""
+    raw = np.asarray(preds)
+    if not (keep_float32 and raw.dtype == np.float32):
+        raw = raw.astype(np.float64, copy=False)
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw[:, 0]
     return raw

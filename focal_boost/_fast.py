@@ -22,6 +22,8 @@ from __future__ import annotations
 import importlib.util
 import os
 
+import numpy as np
+
 from ._math import HESSIANS
 
 AVAILABLE = importlib.util.find_spec("numba") is not None and os.environ.get(
@@ -70,19 +72,29 @@ def hessian_code(hessian: str) -> int:
     return HESSIANS.index(hessian)  # 0 bound, 1 abs, 2 exact
 
 
-def binary_grad_hess(raw, sign, weight, gamma, mode):
-    """Hard binary labels: ``raw`` (n,), ``sign = 2y - 1`` (n,), ``weight`` (n,) or empty -> (grad, hess)."""
+def binary_grad_hess(raw, sign, weight, gamma, mode, dtype=np.float64):
+    """Hard binary labels: ``raw`` (n,) float64 or float32, ``sign = 2y - 1`` (n,), ``weight`` (n,) or empty ->
+    (grad, hess) of ``dtype`` (float32: the float64 values rounded once, as an engine would round them)."""
+    grad = np.empty(raw.shape[0], dtype=dtype)
+    hess = np.empty(raw.shape[0], dtype=dtype)
     parallel = raw.shape[0] >= PARALLEL_MIN_ROWS
-    return _compiled()["binary" if parallel else "binary_serial"](raw, sign, weight, gamma, mode)
+    _compiled()["binary" if parallel else "binary_serial"](raw, sign, weight, gamma, mode, grad, hess)
+    return grad, hess
 
 
-def softmax_grad_hess(raw, labels, weight, gamma, mode):
-    """Softmax: ``raw`` (n, K), integer ``labels`` (n,), ``weight`` (n,) or empty -> (grad, hess) of shape (n, K).
+def softmax_grad_hess(raw, labels, weight, gamma, mode, dtype=np.float64):
+    """Softmax: ``raw`` (n, K) float64 or float32, C- or Fortran-ordered, integer ``labels`` (n,), ``weight`` (n,)
+    or empty -> (grad, hess) of shape (n, K) and ``dtype``.
 
-    The outputs are column-major (Fortran order): LightGBM 4.7 ravels multiclass gradients in that order.
+    The outputs are column-major (Fortran order): LightGBM 4.7 ravels multiclass gradients in that order, which is
+    then free; XGBoost 3.2 reads them through their strides.
     """
-    parallel = raw.shape[0] >= PARALLEL_MIN_ROWS
-    return _compiled()["softmax" if parallel else "softmax_serial"](raw, labels, weight, gamma, mode)
+    n, k = raw.shape
+    grad = np.empty((k, n), dtype=dtype).T
+    hess = np.empty((k, n), dtype=dtype).T
+    parallel = n >= PARALLEL_MIN_ROWS
+    _compiled()["softmax" if parallel else "softmax_serial"](raw, labels, weight, gamma, mode, grad, hess)
+    return grad, hess
 
 
 def _compiled() -> dict[str, object]:

@@ -80,6 +80,7 @@ def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
     """
     k = raw.shape[1]
     weighted = weight.shape[0] > 0
+    e = np.empty(k)  # e_j of the current row, in float64 whatever the output dtype
     for i in range(start, stop):
         y = labels[i]
         top = -1
@@ -91,9 +92,8 @@ def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
         rest = 0.0
         for j in range(k):
             if j != y and j != top:
-                e = math.exp(raw[i, j] - m)
-                grad[i, j] = e  # scratch: e_j, overwritten below
-                rest += e
+                e[j] = math.exp(raw[i, j] - m)
+                rest += e[j]
         acc = 1.0 + rest
         g, h = _margin(raw[i, y] - (m + math.log(acc)), gamma, mode)
         inv_acc = 1.0 / acc
@@ -109,7 +109,7 @@ def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
                     r = inv_acc
                     one_minus_r = rest
                 else:
-                    r = grad[i, j] * inv_acc
+                    r = e[j] * inv_acc
                     one_minus_r = 1.0 - r
                 hj = r * (r * h - one_minus_r * g)
                 if mode != 2 and hj < TINY:
@@ -123,42 +123,28 @@ _BLOCK = 16_384
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def binary(raw, sign, weight, gamma, mode):
+def binary(raw, sign, weight, gamma, mode, grad, hess):
+    """Writes into ``grad``/``hess`` (n,), float64 or float32 (one rounding of the float64 value)."""
     n = raw.shape[0]
-    grad = np.empty(n)
-    hess = np.empty(n)
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
         _binary_rows(raw, sign, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
-    return grad, hess
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def softmax(raw, labels, weight, gamma, mode):
-    """Outputs are (n, K) arrays in column-major (Fortran) memory order: LightGBM 4.7 ravels multiclass gradients
-    in that order, which is then free; XGBoost 3.2 reads them through their strides."""
-    n, k = raw.shape
-    grad = np.empty((k, n)).T
-    hess = np.empty((k, n)).T
+def softmax(raw, labels, weight, gamma, mode, grad, hess):
+    """Writes into ``grad``/``hess`` (n, K); ``raw`` may be C- or Fortran-ordered, float64 or float32."""
+    n = raw.shape[0]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
         _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
-    return grad, hess
 
 
 @njit(cache=True, error_model="numpy")
-def binary_serial(raw, sign, weight, gamma, mode):
-    n = raw.shape[0]
-    grad = np.empty(n)
-    hess = np.empty(n)
-    _binary_rows(raw, sign, weight, gamma, mode, grad, hess, 0, n)
-    return grad, hess
+def binary_serial(raw, sign, weight, gamma, mode, grad, hess):
+    _binary_rows(raw, sign, weight, gamma, mode, grad, hess, 0, raw.shape[0])
 
 
 @njit(cache=True, error_model="numpy")
-def softmax_serial(raw, labels, weight, gamma, mode):
-    n, k = raw.shape
-    grad = np.empty((k, n)).T
-    hess = np.empty((k, n)).T
-    _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, 0, n)
-    return grad, hess
+def softmax_serial(raw, labels, weight, gamma, mode, grad, hess):
+    _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, 0, raw.shape[0])

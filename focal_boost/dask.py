@@ -248,17 +248,17 @@ class FocalLGBMSklearnObjective(LossCallable):
     """Focal objective in LightGBM's scikit-learn form, ``(y_true, y_pred, weight) -> (grad, hess)``, for
     ``LGBMModel(objective=...)`` and therefore for ``lightgbm.dask`` estimators.
 
-    ``y_pred`` are RAW SCORES, ``(n_samples,)`` or ``(n_samples, K)``; ``grad``/``hess`` have the same shape and
-    include ``weight`` (LightGBM 4.7 does not weight custom gradients). Labels must be 0/1 (or in [0, 1]) for
-    binary and 0..K-1 for multiclass. Labels and weights are validated once per label array (see
-    ``_ArrayTargetCache``), not every round. Picklable; the cache is not pickled.
+    ``y_pred`` are RAW SCORES, ``(n_samples,)`` or ``(n_samples, K)``; ``grad``/``hess`` have the same shape, are
+    float32 (what LightGBM stores) and include ``weight`` (LightGBM 4.7 does not weight custom gradients). Labels
+    must be 0/1 (or in [0, 1]) for binary and 0..K-1 for multiclass. Labels and weights are validated once per label
+    array (see ``_ArrayTargetCache``), not every round. Picklable; the cache is not pickled.
     """
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(y_pred, dtype=np.float64)
         target = _prepared_arrays(self.loss, self._cache, y_true, weight, n_classes_of(raw))
-        return self.loss._grad_hess(target, raw)
+        return self.loss._grad_hess(target, raw, np.float32)
 
 
 class FocalLGBMSklearnMetric(LossCallable):

@@ -63,7 +63,8 @@ class FocalLGBMObjective(LossCallable):
     """Focal objective for ``params["objective"]`` of ``lightgbm.train``: ``(preds, train_data) -> (grad, hess)``.
 
     ``preds`` are RAW SCORES, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (LightGBM 4.7 passes
-    a 2-D array when ``num_class > 1``); ``grad`` and ``hess`` have the same shape. The Dataset's weights are
+    a 2-D array when ``num_class > 1``); ``grad`` and ``hess`` have the same shape, in float32 (LightGBM stores
+    gradients as float32 and would otherwise convert a float64 copy every round). The Dataset's weights are
     applied here because LightGBM does not weight custom gradients. Labels and weights are validated once per
     Dataset (cached by object identity) rather than every round. Picklable; the cache is not pickled.
 
@@ -73,7 +74,7 @@ class FocalLGBMObjective(LossCallable):
     def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(preds, dtype=np.float64)
         target = _prepared(self.loss, self._cache, train_data, n_classes_of(raw))
-        return self.loss._grad_hess(target, raw)
+        return self.loss._grad_hess(target, raw, np.float32)
 
 
 class FocalLGBMMetric(LossCallable):

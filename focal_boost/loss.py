@@ -195,14 +195,26 @@ class FocalLoss:
             return t.w_pos * f1 + t.w_neg * f0
         return out if t.row_weight is None else out * t.row_weight
 
-    def _grad_hess(self, t: _Target, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _grad_hess(self, t: _Target, raw: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+        """Unchecked grad/hess. ``raw`` may be float32 (converted exactly); ``dtype=np.float32`` rounds the float64
+        results once, which is what LightGBM (``score_t``) and XGBoost (``GradientPair``) store anyway: returning
+        float32 saves the engine a conversion copy and halves the arrays."""
         if _fast.enabled(raw.size) and (t.n_classes is not None or t.sign is not None):
             weight = _NO_WEIGHT if t.row_weight is None else t.row_weight
-            raw = np.ascontiguousarray(raw, dtype=np.float64)
+            if raw.dtype != np.float32 and raw.dtype != np.float64:
+                raw = raw.astype(np.float64)
+            if not (raw.flags.c_contiguous or (raw.ndim == 2 and raw.flags.f_contiguous)):
+                raw = np.ascontiguousarray(raw)
             code = _fast.hessian_code(self.hessian)
             if t.n_classes is not None:
-                return _fast.softmax_grad_hess(raw, t.labels, weight, self.gamma, code)
-            return _fast.binary_grad_hess(raw, t.sign, weight, self.gamma, code)
+                return _fast.softmax_grad_hess(raw, t.labels, weight, self.gamma, code, dtype)
+            return _fast.binary_grad_hess(raw, t.sign, weight, self.gamma, code, dtype)
+        grad, hess = self._grad_hess_numpy(t, np.asarray(raw, dtype=np.float64))
+        if dtype is not np.float64:
+            grad, hess = grad.astype(dtype), hess.astype(dtype)
+        return grad, hess
+
+    def _grad_hess_numpy(self, t: _Target, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if t.n_classes is not None:
             return self._softmax_grad_hess(t, raw)
         if t.sign is None:

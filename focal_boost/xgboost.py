@@ -76,14 +76,15 @@ class FocalXGBObjective(LossCallable):
 
     ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (xgboost 3.2 passes
     2-D margins when ``num_class`` is set); ``grad`` and ``hess`` are returned with the same shape (required since
-    xgboost 2.1). The DMatrix weights are applied here. Labels and weights are validated once per DMatrix, not every
-    round. Picklable (e.g. for ``xgboost.dask``); the cache is not pickled.
+    xgboost 2.1), in float32 (what XGBoost's gradient pairs hold). The DMatrix weights are applied here. Labels and
+    weights are validated once per DMatrix, not every round. Picklable (e.g. for ``xgboost.dask``); the cache is
+    not pickled.
     """
 
     def __call__(self, preds: np.ndarray, dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
-        raw = as_raw(preds)
+        raw = as_raw(preds, keep_float32=True)
         target = _prepared(self.loss, self._cache, dtrain, n_classes_of(raw))
-        return self.loss._grad_hess(target, raw)
+        return self.loss._grad_hess(target, raw, np.float32)
 
 
 class FocalXGBMetric(LossCallable):

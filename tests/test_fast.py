@@ -92,3 +92,32 @@ def test_small_inputs_use_numpy_and_flag_switches(monkeypatch):
     _fast.set_enabled(True)
     assert _fast.enabled(10**7)
     _fast.set_enabled(previous)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("n_classes", [None, 4])
+def test_float32_inputs_and_outputs_are_exact_conversions(fast, n_classes):
+    # The engine objectives pass float32 margins (XGBoost) or Fortran-ordered scores (LightGBM multiclass) and ask
+    # for float32 gradients: the result must be the float64 computation on the same values, rounded once.
+    rng = np.random.default_rng(3)
+    n = 5_000
+    shape = (n,) if n_classes is None else (n, n_classes)
+    raw32 = rng.normal(scale=6, size=shape).astype(np.float32)
+    y = (rng.uniform(size=n) < 0.2).astype(float) if n_classes is None else rng.integers(0, n_classes, n)
+    loss = FocalLoss(2.0, None, "abs")
+    target = loss.prepare_target(y, rng.uniform(0.5, 2, n), n_classes)
+    previous = _fast.set_enabled(fast)
+    try:
+        reference = loss._grad_hess(target, raw32.astype(np.float64))
+        variants = [raw32, raw32.astype(np.float64)]
+        if n_classes is not None:
+            variants.append(np.asfortranarray(raw32.astype(np.float64)))
+        for raw in variants:
+            same = loss._grad_hess(target, raw)
+            rounded = loss._grad_hess(target, raw, np.float32)
+            for got, got32, ref in zip(same, rounded, reference, strict=True):
+                assert got.dtype == np.float64 and got32.dtype == np.float32
+                np.testing.assert_array_equal(got, ref)
+                np.testing.assert_array_equal(got32, ref.astype(np.float32))
+    finally:
+        _fast.set_enabled(previous)
