@@ -5,10 +5,11 @@ no temporaries; the tests check that the numbers match the numpy path to 1e-12 r
 are in ``_fast_kernels`` (module level, so numba's on-disk cache is used: a fresh process pays ``import numba`` and
 loading the cached machine code, about 0.5-1.5 s, once).
 
-- Arrays of ``MIN_SIZE`` scores or more take the numba path (numba is imported on the first such array); rows are
-  split over numba's thread pool (``NUMBA_NUM_THREADS``, default: all cores) from ``PARALLEL_MIN_ROWS`` rows on,
-  below that one thread runs them (waking a pool costs more than it saves on small arrays, and far more on a busy
-  machine).
+- Arrays of ``MIN_SIZE`` scores or more take the numba path (numba is imported on the first such array). The
+  kernels release the GIL, and arrays of ``2 * PARALLEL_MIN_ROWS`` rows or more are split in equal row ranges over
+  the calling thread and a few worker threads (``THREADS``, default: the CPUs this process may use). Plain Python
+  threads, not numba's OpenMP pool: idle workers sleep instead of spinning, which matters beside an engine that
+  brings its own OpenMP runtime (XGBoost's wheel bundles a libgomp of its own).
 - ``use_for_small_arrays(True)`` makes smaller arrays take the (single-threaded) numba path too, for callers that
   make very many small calls, such as CatBoost's objective on chunks of a few hundred rows; ``False`` undoes one
   such request.
@@ -21,6 +22,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +38,13 @@ _enabled = AVAILABLE
 # Below this many raw scores the numpy path costs about the same per call and the one-time import of numba is not
 # worth it; numba is only imported once an array this large arrives (or use_for_small_arrays asks for it).
 MIN_SIZE = 50_000
-# From this many rows on, the kernels run on numba's thread pool; below, on the calling thread.
+# Each worker thread gets at least this many rows; smaller arrays run on the calling thread alone.
 PARALLEL_MIN_ROWS = 50_000
+# Worker threads for large arrays (the calling thread included); None: the CPUs this process may run on.
+THREADS: int | None = None
+_executor: ThreadPoolExecutor | None = None
+_executor_threads = 0
+_pool_lock = threading.Lock()
 _small_requests = 0
 _kernels: dict[str, object] = {}
 
@@ -72,13 +81,27 @@ def hessian_code(hessian: str) -> int:
     return HESSIANS.index(hessian)  # 0 bound, 1 abs, 2 exact
 
 
+def _run_rows(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
+    """Run ``kernel(*args, start, stop)`` over rows ``0:n``: in one call below ``PARALLEL_MIN_ROWS`` rows, else split
+    in equal ranges over the worker threads (the kernels release the GIL)."""
+    n_threads = min(_n_threads(), max(1, n // PARALLEL_MIN_ROWS))
+    if n_threads <= 1:
+        kernel(*args, 0, n)
+        return
+    bounds = [n * i // n_threads for i in range(n_threads + 1)]
+    pool = _pool()
+    futures = [pool.submit(kernel, *args, bounds[i], bounds[i + 1]) for i in range(1, n_threads)]
+    kernel(*args, bounds[0], bounds[1])  # the calling thread takes the first range
+    for future in futures:
+        future.result()
+
+
 def binary_grad_hess(raw, sign, weight, gamma, mode, dtype=np.float64):
     """Hard binary labels: ``raw`` (n,) float64 or float32, ``sign = 2y - 1`` (n,), ``weight`` (n,) or empty ->
     (grad, hess) of ``dtype`` (float32: the float64 values rounded once, as an engine would round them)."""
     grad = np.empty(raw.shape[0], dtype=dtype)
     hess = np.empty(raw.shape[0], dtype=dtype)
-    parallel = raw.shape[0] >= PARALLEL_MIN_ROWS
-    _compiled()["binary" if parallel else "binary_serial"](raw, sign, weight, gamma, mode, grad, hess)
+    _run_rows(_compiled()["binary"], raw.shape[0], (raw, sign, weight, gamma, mode, grad, hess))
     return grad, hess
 
 
@@ -92,9 +115,78 @@ def softmax_grad_hess(raw, labels, weight, gamma, mode, dtype=np.float64):
     n, k = raw.shape
     grad = np.empty((k, n), dtype=dtype).T
     hess = np.empty((k, n), dtype=dtype).T
-    parallel = n >= PARALLEL_MIN_ROWS
-    _compiled()["softmax" if parallel else "softmax_serial"](raw, labels, weight, gamma, mode, grad, hess)
+    _run_rows(_compiled()["softmax"], n, (raw, labels, weight, gamma, mode, grad, hess))
     return grad, hess
+
+
+def _n_threads() -> int:
+    if THREADS is not None:
+        return max(1, int(THREADS))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _pool_lock:
+        if _executor is None or _executor_threads != _n_threads():
+            _start_pool()
+        return _executor  # type: ignore[return-value]
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child has none of the parent's threads; a new pool starts on first use.
+    global _executor, _executor_threads, _pool_lock
+    _executor, _executor_threads, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _start_pool() -> None:
+    global _executor, _executor_threads
+    if _executor is not None:
+        _executor.shutdown(wait=False)
+    _executor_threads = _n_threads()
+    # Idle workers wait on a lock (no spinning), so they cost nothing between rounds.
+    _executor = ThreadPoolExecutor(max_workers=max(1, _executor_threads - 1), thread_name_prefix="focal_boost")
+
+
+def _checks_apply(arr: np.ndarray) -> bool:
+    return arr.ndim == 1 and arr.dtype == np.float64 and arr.flags.c_contiguous and enabled(arr.size)
+
+
+def any_nonfinite(arr: np.ndarray) -> bool | None:
+    """Whether ``arr`` (any shape) holds NaN or inf; ``None`` when the numba path does not apply."""
+    if not (arr.flags.c_contiguous and _checks_apply(arr.reshape(-1))):
+        return None
+    return bool(_compiled()["any_nonfinite"](arr.reshape(-1)))
+
+
+def binary_label_flags(y: np.ndarray) -> tuple[bool, bool] | None:
+    """``(bad, soft)`` for binary labels (see ``_fast_kernels.binary_label_flags``), or ``None``."""
+    if not _checks_apply(y):
+        return None
+    bad, soft = _compiled()["binary_label_flags"](y)
+    return bool(bad), bool(soft)
+
+
+def multiclass_labels(y: np.ndarray, n_classes: int) -> tuple[bool, np.ndarray] | None:
+    """``(bad, labels as intp)`` in one pass, or ``None``."""
+    if not _checks_apply(y):
+        return None
+    out = np.empty(y.shape[0], dtype=np.intp)
+    return bool(_compiled()["multiclass_labels"](y, n_classes, out)), out
+
+
+def any_bad_weight(w: np.ndarray) -> bool | None:
+    """Whether some weight is negative, NaN or inf, or ``None``."""
+    if not _checks_apply(w):
+        return None
+    return bool(_compiled()["any_bad_weight"](w))
 
 
 def _compiled() -> dict[str, object]:
@@ -102,5 +194,6 @@ def _compiled() -> dict[str, object]:
         from . import _fast_kernels  # imports numba (~0.5 s) and loads the cached machine code
 
         _kernels.update(binary=_fast_kernels.binary, softmax=_fast_kernels.softmax,
-                        binary_serial=_fast_kernels.binary_serial, softmax_serial=_fast_kernels.softmax_serial)
+                        any_nonfinite=_fast_kernels.any_nonfinite, binary_label_flags=_fast_kernels.binary_label_flags,
+                        multiclass_labels=_fast_kernels.multiclass_labels, any_bad_weight=_fast_kernels.any_bad_weight)
     return _kernels

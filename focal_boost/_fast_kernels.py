@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._math import TINY
 
@@ -118,33 +118,62 @@ def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
                 hess[i, j] = hj * w
 
 
-# Rows per task of the parallel loops: few enough tasks to keep scheduling cheap, enough to balance 2-16 threads.
-_BLOCK = 16_384
+# The row kernels release the GIL: ``_fast`` runs row ranges of one array on a few Python threads. (A numba
+# ``parallel=True`` loop would start an OpenMP pool whose threads spin after each call; XGBoost bundles its own
+# libgomp, so on a small machine the two pools' spinning threads took the cores from each other.)
+@njit(cache=True, nogil=True, error_model="numpy")
+def binary(raw, sign, weight, gamma, mode, grad, hess, start, stop):
+    """Rows ``start:stop`` into ``grad``/``hess`` (n,), float64 or float32 (one rounding of the float64 value)."""
+    _binary_rows(raw, sign, weight, gamma, mode, grad, hess, start, stop)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def binary(raw, sign, weight, gamma, mode, grad, hess):
-    """Writes into ``grad``/``hess`` (n,), float64 or float32 (one rounding of the float64 value)."""
-    n = raw.shape[0]
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for b in prange(n_blocks):
-        _binary_rows(raw, sign, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
+@njit(cache=True, nogil=True, error_model="numpy")
+def softmax(raw, labels, weight, gamma, mode, grad, hess, start, stop):
+    """Rows ``start:stop`` into ``grad``/``hess`` (n, K); ``raw`` may be C- or Fortran-ordered, float64 or
+    float32."""
+    _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def softmax(raw, labels, weight, gamma, mode, grad, hess):
-    """Writes into ``grad``/``hess`` (n, K); ``raw`` may be C- or Fortran-ordered, float64 or float32."""
-    n = raw.shape[0]
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for b in prange(n_blocks):
-        _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, b * _BLOCK, min(n, (b + 1) * _BLOCK))
+# -- input checks of the public methods: one pass each, no temporaries. Each returns flags only; on a failure the
+# numpy checks in ``_validation`` run again to name the first bad value.
+@njit(cache=True, error_model="numpy")
+def any_nonfinite(a):
+    bad = False
+    for i in range(a.shape[0]):
+        v = a[i]
+        bad |= v - v != 0.0  # inf - inf and nan - nan are nan
+    return bad
 
 
 @njit(cache=True, error_model="numpy")
-def binary_serial(raw, sign, weight, gamma, mode, grad, hess):
-    _binary_rows(raw, sign, weight, gamma, mode, grad, hess, 0, raw.shape[0])
+def binary_label_flags(y):
+    """``(bad, soft)``: some label is NaN or outside [0, 1]; some label is neither 0 nor 1."""
+    bad = False
+    soft = False
+    for i in range(y.shape[0]):
+        v = y[i]
+        bad |= not ((v >= 0.0) & (v <= 1.0))
+        soft |= (v != 0.0) & (v != 1.0)
+    return bad, soft
 
 
 @njit(cache=True, error_model="numpy")
-def softmax_serial(raw, labels, weight, gamma, mode, grad, hess):
-    _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, 0, raw.shape[0])
+def multiclass_labels(y, n_classes, out):
+    """Writes ``y`` as integers into ``out``; returns whether some label is NaN, not an integer or outside
+    ``0..n_classes - 1``."""
+    bad = False
+    for i in range(y.shape[0]):
+        v = y[i]
+        ok = (v >= 0.0) & (v < n_classes) & (v == math.floor(v))
+        bad |= not ok
+        out[i] = int(v) if ok else 0
+    return bad
+
+
+@njit(cache=True, error_model="numpy")
+def any_bad_weight(w):
+    bad = False
+    for i in range(w.shape[0]):
+        v = w[i]
+        bad |= not ((v >= 0.0) & (v - v == 0.0))
+    return bad

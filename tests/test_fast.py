@@ -121,3 +121,57 @@ def test_float32_inputs_and_outputs_are_exact_conversions(fast, n_classes):
                 np.testing.assert_array_equal(got32, ref.astype(np.float32))
     finally:
         _fast.set_enabled(previous)
+
+
+def _outcome(fn, *args):
+    try:
+        result = fn(*args)
+    except ValueError as exc:
+        return "error", str(exc)
+    return "ok", result
+
+
+@pytest.mark.parametrize("case", ["valid", "soft", "raw_nan", "raw_inf", "y_nan", "y_out", "w_neg", "w_inf", "w_nan",
+                                  "mc_valid", "mc_fraction", "mc_out", "mc_nan", "mc_negative", "mc_raw_inf"])
+def test_input_checks_agree_between_paths(case):
+    # The public methods check their inputs with one-pass numba kernels when the fast path is on; every bad input
+    # must still raise the numpy path's ValueError (same message) and every good one give the same numbers.
+    rng = np.random.default_rng(7)
+    n = 3_000
+    multiclass = case.startswith("mc_")
+    raw = rng.normal(size=(n, 3) if multiclass else n)
+    y = rng.integers(0, 3, n).astype(float) if multiclass else (rng.uniform(size=n) < 0.3).astype(float)
+    w = rng.uniform(0.5, 2.0, n)
+    bad_at = 1234
+    if case == "soft":
+        y[bad_at] = 0.25
+    elif case in ("raw_nan", "raw_inf", "mc_raw_inf"):
+        raw[bad_at] = np.nan if case == "raw_nan" else -np.inf
+    elif case == "y_nan" or case == "mc_nan":
+        y[bad_at] = np.nan
+    elif case == "y_out":
+        y[bad_at] = 1.5
+    elif case.startswith("w_"):
+        w[bad_at] = {"w_neg": -1.0, "w_inf": np.inf, "w_nan": np.nan}[case]
+    elif case == "mc_fraction":
+        y[bad_at] = 1.5
+    elif case == "mc_out":
+        y[bad_at] = 3.0
+    elif case == "mc_negative":
+        y[bad_at] = -1.0
+    loss = FocalLoss(2.0, (0.2, 0.3, 0.5) if multiclass else 0.25)
+    outcomes = []
+    for fast in (True, False):
+        previous = _fast.set_enabled(fast)
+        try:
+            outcomes.append(_outcome(loss.grad_hess, y, raw, w))
+        finally:
+            _fast.set_enabled(previous)
+    (kind_fast, fast), (kind_ref, reference) = outcomes
+    assert kind_fast == kind_ref
+    if kind_ref == "error":
+        assert fast == reference
+        assert case not in ("valid", "soft", "mc_valid")
+    else:
+        assert case in ("valid", "soft", "mc_valid")
+        _assert_same(fast, reference)

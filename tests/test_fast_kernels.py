@@ -28,12 +28,14 @@ def _assert_close(fast, reference, tol=1e-12):
         assert np.max(np.abs(a - b) / (scale + 1e-300)) <= tol
 
 
-@pytest.mark.parametrize("parallel_min_rows", [1, 10**9])  # threaded / single-threaded kernel for the same array
-def test_threaded_and_serial_kernels_equal_numpy_path(monkeypatch, parallel_min_rows):
+# the same array on one thread, and split in 3 unequal row ranges over the calling thread and 2 workers
+@pytest.mark.parametrize(("parallel_min_rows", "threads"), [(10**9, None), (1, 3)])
+def test_threaded_and_serial_kernels_equal_numpy_path(monkeypatch, parallel_min_rows, threads):
     monkeypatch.setattr(_fast, "MIN_SIZE", 1)
     monkeypatch.setattr(_fast, "PARALLEL_MIN_ROWS", parallel_min_rows)
+    monkeypatch.setattr(_fast, "THREADS", threads)
     rng = np.random.default_rng(0)
-    n = 40_000  # several blocks of the threaded loop, and a ragged last block
+    n = 40_001
     raw = rng.normal(scale=6, size=n)
     y = (rng.uniform(size=n) < 0.1).astype(float)
     w = rng.uniform(0, 3, n)
@@ -128,3 +130,36 @@ def test_catboost_python_objective_same_with_compiled_small_chunks(monkeypatch, 
         _fast.set_enabled(previous)
     assert fast.builtin_loss_ is None
     np.testing.assert_allclose(fast.decision_function(X), reference.decision_function(X), rtol=1e-9, atol=1e-9)
+
+
+def _grad_in_forked_child(queue):
+    rng = np.random.default_rng(1)
+    raw, y = rng.normal(size=30_000), (rng.uniform(size=30_000) < 0.2).astype(float)
+    loss = FocalLoss()
+    queue.put(loss._grad_hess(loss.prepare_target(y), raw)[0].sum())
+
+
+def test_worker_threads_restart_in_a_forked_child(monkeypatch):
+    # A child forked after the pool started has none of its threads; it must start its own, not wait forever.
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+    monkeypatch.setattr(_fast, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(_fast, "THREADS", 2)
+    rng = np.random.default_rng(1)
+    raw, y = rng.normal(size=30_000), (rng.uniform(size=30_000) < 0.2).astype(float)
+    loss = FocalLoss()
+    expected = loss._grad_hess(loss.prepare_target(y), raw)[0].sum()  # the parent's pool is running now
+    assert _fast._executor is not None
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_grad_in_forked_child, args=(queue,))
+    child.start()
+    child.join(timeout=120)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung in the kernel's thread pool")
+    assert child.exitcode == 0
+    assert queue.get(timeout=10) == expected
