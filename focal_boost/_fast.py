@@ -189,11 +189,33 @@ def any_bad_weight(w: np.ndarray) -> bool | None:
     return bool(_compiled()["any_bad_weight"](w))
 
 
+def binary_target(y: np.ndarray, weight: np.ndarray | None, alpha: tuple[float, float] | None
+                  ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``sign = 2y - 1`` and ``row_weight = alpha_t * weight`` (None when neither is given) in one pass for hard 0/1
+    labels, or ``None`` when the numba path does not apply."""
+    if not _checks_apply(y) or (weight is not None and not _checks_apply(weight)):
+        return None
+    sign = np.empty_like(y)
+    row_weight = None
+    if alpha is not None:
+        row_weight = np.empty_like(y)
+    elif weight is not None:
+        row_weight = weight
+    a1, a0 = (1.0, 1.0) if alpha is None else alpha
+    _compiled()["binary_target"](y, _EMPTY if weight is None else weight, a1, a0, sign,
+                                 _EMPTY if alpha is None else row_weight)
+    return sign, row_weight
+
+
+_EMPTY = np.empty(0)
+
+
 def _compiled() -> dict[str, object]:
     if not _kernels:
         from . import _fast_kernels  # imports numba (~0.5 s) and loads the cached machine code
 
         _kernels.update(binary=_fast_kernels.binary, softmax=_fast_kernels.softmax,
                         any_nonfinite=_fast_kernels.any_nonfinite, binary_label_flags=_fast_kernels.binary_label_flags,
-                        multiclass_labels=_fast_kernels.multiclass_labels, any_bad_weight=_fast_kernels.any_bad_weight)
+                        multiclass_labels=_fast_kernels.multiclass_labels, any_bad_weight=_fast_kernels.any_bad_weight,
+                        binary_target=_fast_kernels.binary_target)
     return _kernels

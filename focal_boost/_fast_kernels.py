@@ -177,3 +177,17 @@ def any_bad_weight(w):
         v = w[i]
         bad |= not ((v >= 0.0) & (v - v == 0.0))
     return bad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def binary_target(y, weight, a1, a0, sign, row_weight):
+    """Hard 0/1 labels: ``sign = 2y - 1`` and, when ``row_weight`` is non-empty, ``row_weight = alpha_t * weight``
+    (``weight`` may be empty: ``alpha_t`` alone)."""
+    weighted = weight.shape[0] > 0
+    with_rows = row_weight.shape[0] > 0
+    for i in range(y.shape[0]):
+        s = y[i] * 2.0 - 1.0
+        sign[i] = s
+        if with_rows:
+            a = a1 if s > 0 else a0
+            row_weight[i] = a * weight[i] if weighted else a

@@ -175,3 +175,25 @@ def test_input_checks_agree_between_paths(case):
     else:
         assert case in ("valid", "soft", "mc_valid")
         _assert_same(fast, reference)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_prepared_binary_target_equals_numpy_path(alpha, weighted):
+    rng = np.random.default_rng(11)
+    n = 2_000
+    y = (rng.uniform(size=n) < 0.3).astype(float)
+    w = rng.uniform(0, 3, n) if weighted else None
+    loss = FocalLoss(2.0, alpha)
+    targets = []
+    for fast in (True, False):
+        previous = _fast.set_enabled(fast)
+        try:
+            targets.append(loss.prepare_target(y, w))
+        finally:
+            _fast.set_enabled(previous)
+    fast, reference = targets
+    np.testing.assert_array_equal(fast.sign, reference.sign)
+    assert (fast.row_weight is None) == (reference.row_weight is None) == (alpha is None and not weighted)
+    if reference.row_weight is not None:
+        np.testing.assert_array_equal(fast.row_weight, reference.row_weight)
