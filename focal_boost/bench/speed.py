@@ -19,9 +19,9 @@ What is measured (one process, the engines' data objects built once and shared b
   allocations, which tracemalloc does not), reset to the current RSS just before training (writing ``5`` to
   ``/proc/self/clear_refs``), so the data generation does not count; a thread samples RSS every 10 ms during
   training and the slope over the second half of training gives the per-round growth. Every child, builtin or
-  focal, imports numba and the kernel module and trains its method for one round on 60k rows before building the
-  data, so both start from the same loaded libraries and a ratio compares what the trainings allocate; numba's own
-  one-time size is in the startup section.
+  focal, imports numba and the kernel module and trains every method of its suite for one round on 60k rows before
+  building the data, so both start from the same loaded code and a ratio compares what the trainings allocate;
+  numba's own one-time size is in the startup section.
 - **one-time cost** of the numba path in a fresh process (``import numba`` and loading the cached kernels).
 
 Results: ``speed.csv`` (one row per comparison; rows of engines/sections that were not re-run are kept) and
@@ -525,14 +525,15 @@ def memory_child(engine: str, task: str, method: str, n: int, cfg: Config) -> di
     from focal_boost import _fast
 
     if _fast.AVAILABLE:
-        # Every child (builtin ones too) imports numba and focal_boost's kernel module, then trains its method for
-        # one round on 60k rows (loading the engine's code and the compiled kernels it uses), so both sides of a
-        # ratio start from the same libraries and the peaks compare what the trainings allocate. numba's one-time
-        # size is measured on its own in the startup section.
+        # Every child (builtin ones too) imports numba and focal_boost's kernel module, then trains every method
+        # of the suite for one round on 60k rows (loading the engine's code, the compiled kernels and the kernels'
+        # worker threads), so both sides of a ratio start from the same loaded code and the peaks compare what the
+        # trainings allocate. numba's one-time size is measured on its own in the startup section.
         _fast._compiled()
     Xw, yw = make_data(WARM_N, cfg.features, task, cfg.seed + 1)
-    SUITES[engine](Xw, yw, task, replace(cfg, numpy_path=False)).methods[method](1)
-    del Xw, yw
+    for warm in SUITES[engine](Xw, yw, task, replace(cfg, numpy_path=False)).methods.values():
+        warm(1)  # every method of the suite, whichever this child measures: the same code ends up loaded
+    del Xw, yw, warm
     X, y = make_data(n, cfg.features, task, cfg.seed)
     suite = SUITES[engine](X, y, task, replace(cfg, numpy_path=False))
     if engine != "catboost":
@@ -761,8 +762,8 @@ def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
     if mem:
         out += ["## Peak memory of a training (fresh process each)", "",
                 "Peak RSS = `VmHWM` reset just before training (data already built; each child first imports numba "
-                "and trains its method for one round on 60k rows, so builtin and focal start from the same loaded "
-                "libraries); growth = slope of RSS over the second half of training.", "",
+                "and trains every method of the suite for one round on 60k rows, so builtin and focal start from the "
+                "same loaded code); growth = slope of RSS over the second half of training.", "",
                 "| engine | task | n | candidate | reference | candidate MiB | reference MiB | ratio | target | met "
                 "| detail (candidate / reference) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(mem, key=lambda r: (ENGINES.index(r["engine"]), TASKS.index(r["task"]))):
