@@ -82,8 +82,9 @@ def hessian_code(hessian: str) -> int:
 
 
 def _run_rows(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
-    """Run ``kernel(*args, start, stop)`` over rows ``0:n``: in one call below ``PARALLEL_MIN_ROWS`` rows, else split
-    in equal ranges over the worker threads (the kernels release the GIL)."""
+    """Run ``kernel(*args, start, stop)`` over rows ``0:n``: in one call on the calling thread below
+    ``2 * PARALLEL_MIN_ROWS`` rows, else in equal ranges over it and the worker threads (the kernels release the
+    GIL), each range at least ``PARALLEL_MIN_ROWS`` rows."""
     n_threads = min(_n_threads(), max(1, n // PARALLEL_MIN_ROWS))
     if n_threads <= 1:
         kernel(*args, 0, n)
