@@ -162,9 +162,12 @@ def _checks_apply(arr: np.ndarray) -> bool:
 
 def any_nonfinite(arr: np.ndarray) -> bool | None:
     """Whether ``arr`` (any shape) holds NaN or inf; ``None`` when the numba path does not apply."""
-    if not (arr.flags.c_contiguous and _checks_apply(arr.reshape(-1))):
+    if not arr.flags.c_contiguous:
         return None
-    return bool(_compiled()["any_nonfinite"](arr.reshape(-1)))
+    flat = arr.reshape(-1)  # a view: no copy
+    if not _checks_apply(flat):
+        return None
+    return bool(_compiled()["any_nonfinite"](flat))
 
 
 def binary_label_flags(y: np.ndarray) -> tuple[bool, bool] | None:

@@ -147,6 +147,16 @@ class _NumpyPath:
             _fast.set_enabled(previous)
 
 
+def _focal_vs_builtin(train_builtin: Callable[[int], Any], train_focal: Callable[[int], Any], cfg: Config) -> Suite:
+    """The LightGBM/XGBoost suite: builtin, focal, and (with ``cfg.numpy_path``) focal with numba switched off."""
+    methods = {"builtin": train_builtin, "focal": train_focal}
+    comparisons = [("focal", "builtin")]
+    if cfg.numpy_path:
+        methods["focal (numpy path)"] = _NumpyPath(train_focal)
+        comparisons.append(("focal (numpy path)", "builtin"))
+    return Suite(methods, comparisons)
+
+
 def lightgbm_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite:
     import lightgbm as lgb
 
@@ -169,12 +179,7 @@ def lightgbm_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
     def train_focal(rounds: int) -> Any:
         return flgb.train(loss, params, dataset, rounds)
 
-    methods = {"builtin": train_builtin, "focal": train_focal}
-    comparisons = [("focal", "builtin")]
-    if cfg.numpy_path:
-        methods["focal (numpy path)"] = _NumpyPath(train_focal)
-        comparisons.append(("focal (numpy path)", "builtin"))
-    return Suite(methods, comparisons)
+    return _focal_vs_builtin(train_builtin, train_focal, cfg)
 
 
 def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite:
@@ -196,12 +201,7 @@ def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite
     def train_focal(rounds: int) -> Any:
         return fxgb.train(loss, params, dmatrix, rounds)
 
-    methods = {"builtin": train_builtin, "focal": train_focal}
-    comparisons = [("focal", "builtin")]
-    if cfg.numpy_path:
-        methods["focal (numpy path)"] = _NumpyPath(train_focal)
-        comparisons.append(("focal (numpy path)", "builtin"))
-    return Suite(methods, comparisons)
+    return _focal_vs_builtin(train_builtin, train_focal, cfg)
 
 
 def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite:
