@@ -1,4 +1,5 @@
-"""numba kernels behind :mod:`focal_boost._fast` (imported only by it, lazily: importing this module imports numba).
+"""numba versions of ``_math.binary_grad_hess`` and ``_math.softmax_grad_hess`` (same arguments, same numbers);
+imported only by :mod:`focal_boost._kernels`, lazily, since importing this module imports numba.
 
 The functions are defined at module level so that ``cache=True`` works: numba keys a cached function on its source
 file and on the pickled contents of its closure cells, and a kernel defined inside a function that closes over
@@ -16,12 +17,18 @@ import math
 import numpy as np
 from numba import njit
 
-from ._math import TINY
+from ._math import TINY, Hessian
+
+# numba freezes module globals as compile-time constants.
+_BOUND = int(Hessian.BOUND)
+_ABS = int(Hessian.ABS)
+_EXACT = int(Hessian.EXACT)
+_EMPTY = np.empty(0)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
-    """``f'(s), f''(s)`` of one margin (see ``_math.margin_grad_hess``); mode 0 bound, 1 abs, 2 exact."""
+    """``f'(s), f''(s)`` of one margin (see ``_math.margin_grad_hess``); ``mode`` is a ``Hessian`` value."""
     a = abs(s)
     t = math.exp(-a)
     lg = math.log1p(t)
@@ -46,12 +53,12 @@ def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
         qg = math.exp(gamma * logq)
     g = qg * (gamma * p * logp - q)
     ct = gamma * logp * (q - gamma * p)
-    if mode == 0 and ct < 0.0:
+    if mode == _BOUND and ct < 0.0:
         ct = 0.0
     h = p * qg * (ct + (2.0 * gamma + 1.0) * q)
-    if mode == 1:
+    if mode == _ABS:
         h = abs(h)
-    if mode != 2 and h < TINY:
+    if mode != _EXACT and h < TINY:
         h = TINY
     return g, h
 
@@ -112,13 +119,13 @@ def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
                     r = e[j] * inv_acc
                     one_minus_r = 1.0 - r
                 hj = r * (r * h - one_minus_r * g)
-                if mode != 2 and hj < TINY:
+                if mode != _EXACT and hj < TINY:
                     hj = TINY
                 grad[i, j] = -r * gw
                 hess[i, j] = hj * w
 
 
-# The row kernels release the GIL: ``_fast`` runs row ranges of one array on a few Python threads. (A numba
+# The row kernels release the GIL: ``_kernels`` runs row ranges of one array on a few Python threads. (A numba
 # ``parallel=True`` loop would start an OpenMP pool whose threads spin after each call; XGBoost bundles its own
 # libgomp, so on a small machine the two pools' spinning threads took the cores from each other.)
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -134,60 +141,29 @@ def softmax(raw, labels, weight, gamma, mode, grad, hess, start, stop):
     _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop)
 
 
-# -- input checks of the public methods: one pass each, no temporaries. Each returns flags only; on a failure the
-# numpy checks in ``_validation`` run again to name the first bad value.
-@njit(cache=True, error_model="numpy")
-def any_nonfinite(a):
-    bad = False
-    for i in range(a.shape[0]):
-        v = a[i]
-        bad |= v - v != 0.0  # inf - inf and nan - nan are nan
-    return bad
+def _serial(kernel, n, args):
+    kernel(*args, 0, n)
 
 
-@njit(cache=True, error_model="numpy")
-def binary_label_flags(y):
-    """``(bad, soft)``: some label is NaN or outside [0, 1]; some label is neither 0 nor 1."""
-    bad = False
-    soft = False
-    for i in range(y.shape[0]):
-        v = y[i]
-        bad |= not ((v >= 0.0) & (v <= 1.0))
-        soft |= (v != 0.0) & (v != 1.0)
-    return bad, soft
+def binary_grad_hess(raw, sign, weight, gamma, hessian, dtype=np.float64, run_rows=_serial):
+    """``_math.binary_grad_hess`` compiled: ``raw`` (n,) float64 or float32, ``sign`` (n,), ``weight`` (n,) or
+    None -> (grad, hess) of ``dtype`` (float32: the float64 values rounded once, as an engine would round them).
+    ``run_rows(kernel, n, args)`` runs ``kernel(*args, start, stop)`` over the rows (serially by default)."""
+    grad = np.empty(raw.shape[0], dtype=dtype)
+    hess = np.empty(raw.shape[0], dtype=dtype)
+    run_rows(binary, raw.shape[0], (raw, sign, _EMPTY if weight is None else weight, gamma, int(hessian), grad, hess))
+    return grad, hess
 
 
-@njit(cache=True, error_model="numpy")
-def multiclass_labels(y, n_classes, out):
-    """Writes ``y`` as integers into ``out``; returns whether some label is NaN, not an integer or outside
-    ``0..n_classes - 1``."""
-    bad = False
-    for i in range(y.shape[0]):
-        v = y[i]
-        ok = (v >= 0.0) & (v < n_classes) & (v == math.floor(v))
-        bad |= not ok
-        out[i] = int(v) if ok else 0
-    return bad
+def softmax_grad_hess(raw, labels, weight, gamma, hessian, dtype=np.float64, run_rows=_serial):
+    """``_math.softmax_grad_hess`` compiled: ``raw`` (n, K) float64 or float32, C- or Fortran-ordered, integer
+    ``labels`` (n,), ``weight`` (n,) or None -> (grad, hess) (n, K) of ``dtype``.
 
-
-@njit(cache=True, error_model="numpy")
-def any_bad_weight(w):
-    bad = False
-    for i in range(w.shape[0]):
-        v = w[i]
-        bad |= not ((v >= 0.0) & (v - v == 0.0))
-    return bad
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def binary_target(y, weight, a1, a0, sign, row_weight):
-    """Hard 0/1 labels: ``sign = 2y - 1`` and, when ``row_weight`` is non-empty, ``row_weight = alpha_t * weight``
-    (``weight`` may be empty: ``alpha_t`` alone)."""
-    weighted = weight.shape[0] > 0
-    with_rows = row_weight.shape[0] > 0
-    for i in range(y.shape[0]):
-        s = y[i] * 2.0 - 1.0
-        sign[i] = s
-        if with_rows:
-            a = a1 if s > 0 else a0
-            row_weight[i] = a * weight[i] if weighted else a
+    The outputs are column-major (Fortran order): LightGBM 4.7 ravels multiclass gradients in that order, which is
+    then free; XGBoost 3.2 reads them through their strides.
+    """
+    n, k = raw.shape
+    grad = np.empty((k, n), dtype=dtype).T
+    hess = np.empty((k, n), dtype=dtype).T
+    run_rows(softmax, n, (raw, labels, _EMPTY if weight is None else weight, gamma, int(hessian), grad, hess))
+    return grad, hess

@@ -14,11 +14,14 @@ with the exact derivatives (derived by hand, checked against mpmath in the tests
 Only ``t = exp(-|s|)`` and ``log1p(t)`` are evaluated, from which p, q, log p and log q follow without cancellation,
 so every quantity is finite and accurate for any finite ``s`` (p and q may underflow to 0, their logs never do).
 
-No validation and no engine imports: callers validate once, at the boundary. ``_fast`` holds an optional numba
-version of :func:`margin_grad_hess` whose numbers match these to a few ulps.
+No validation and no engine imports: callers validate once, at the boundary. :func:`binary_grad_hess` and
+:func:`softmax_grad_hess` are the per-round kernels; ``_fast_kernels`` has numba versions with the same signatures
+and numbers, and ``_kernels`` picks one of the two.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 import numpy as np
 
@@ -26,7 +29,21 @@ import numpy as np
 # value underflows (|s| beyond ~745/(gamma+1)).
 TINY = float(np.finfo(np.float64).tiny)
 
-HESSIANS = ("bound", "abs", "exact")  # the order is the numba kernels' mode code
+
+class Hessian(IntEnum):
+    """Which second derivative the kernels return (see ``FocalLoss``, parameter ``hessian``); shared by the numpy
+    and the numba kernels."""
+
+    BOUND = 0
+    ABS = 1
+    EXACT = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+HESSIANS = tuple(mode.label for mode in Hessian)  # ("bound", "abs", "exact"): the public names
 
 
 def sigmoid_logs(s: np.ndarray, with_ratio: bool = True
@@ -73,20 +90,20 @@ def margin_loss(s: np.ndarray, gamma: float) -> np.ndarray:
     return -_q_pow(q, logq, gamma) * logp
 
 
-def _hess_from_logs(p, q, logp, qg, gamma: float, hessian: str) -> np.ndarray:
+def _hess_from_logs(p, q, logp, qg, gamma: float, hessian: Hessian) -> np.ndarray:
     curvature_term = gamma * logp * (q - gamma * p)
-    if hessian == "bound":
+    if hessian == Hessian.BOUND:
         # Drop the term that turns the curvature negative: an upper bound of f'' that is > 0 for finite s.
         curvature_term = np.maximum(curvature_term, 0.0)
     h = p * qg * (curvature_term + (2.0 * gamma + 1.0) * q)
-    if hessian == "abs":
+    if hessian == Hessian.ABS:
         h = np.abs(h)
-    if hessian != "exact":
+    if hessian != Hessian.EXACT:
         h = np.maximum(h, TINY)
     return h
 
 
-def margin_grad_hess(s: np.ndarray, gamma: float, hessian: str) -> tuple[np.ndarray, np.ndarray]:
+def margin_grad_hess(s: np.ndarray, gamma: float, hessian: Hessian) -> tuple[np.ndarray, np.ndarray]:
     """Return ``f'(s), f''(s)`` (``f''`` under the ``hessian`` safeguard) of margins ``s`` (any shape)."""
     p, q, logp, logq, _ = sigmoid_logs(s, with_ratio=False)
     qg = _q_pow(q, logq, gamma)
@@ -94,7 +111,7 @@ def margin_grad_hess(s: np.ndarray, gamma: float, hessian: str) -> tuple[np.ndar
     return g, _hess_from_logs(p, q, logp, qg, gamma, hessian)
 
 
-def margin_pair(s: np.ndarray, gamma: float, hessian: str) -> tuple[np.ndarray, ...]:
+def margin_pair(s: np.ndarray, gamma: float, hessian: Hessian) -> tuple[np.ndarray, ...]:
     """Loss, gradient and hessian at the margin ``s`` *and* at its mirror ``-s``, from one exp/log1p pass.
 
     Returns ``f(s), f'(s), f''(s), f(-s), f'(-s), f''(-s)``; soft binary labels need both sides.
@@ -160,3 +177,62 @@ def softmax_all_margins(raw: np.ndarray) -> np.ndarray:
     s = logp - logq
     s[np.arange(raw.shape[0]), top] = s_top
     return s
+
+
+# -- per-round kernels: the same signatures as ``_fast_kernels.binary_grad_hess`` / ``softmax_grad_hess`` ---------
+def binary_grad_hess(raw: np.ndarray, sign: np.ndarray, weight: np.ndarray | None, gamma: float, hessian: Hessian
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Hard binary labels: gradient and hessian w.r.t. ``raw`` (n,) of ``weight * f(sign * raw)``, float64.
+
+    ``sign = 2y - 1`` (any numeric dtype), ``weight`` (n,) or None; the chain rule through ``s = sign * raw`` flips
+    the gradient's sign and leaves the hessian as it is.
+    """
+    g, h = margin_grad_hess(raw * sign, gamma, hessian)
+    g *= sign
+    if weight is not None:
+        g *= weight
+        h *= weight
+    return g, h
+
+
+def binary_soft_grad_hess(raw: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, gamma: float, hessian: Hessian
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Soft binary labels: ``w_pos * f(raw) + w_neg * f(-raw)`` differentiated w.r.t. ``raw`` (n,)."""
+    _, g1, h1, _, g0, h0 = margin_pair(raw, gamma, hessian)
+    return w_pos * g1 - w_neg * g0, w_pos * h1 + w_neg * h0
+
+
+def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | None, gamma: float,
+                      hessian: Hessian) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax: gradient and diagonal hessian w.r.t. ``raw`` (n, K) of ``weight * f(s)``, ``s`` the true-class
+    margin (see :func:`softmax_margins`), float64 (n, K).
+
+    With ``r_j = p_j / (1 - p_y)`` (softmax over the other classes) and ``g, h = f'(s), f''(s)``::
+
+        dFL/dz_y = g,          dFL/dz_j = -r_j g
+        d2FL/dz_y2 = h,        d2FL/dz_j2 = r_j^2 h - r_j (1 - r_j) g      (g <= 0, so >= 0 whenever h >= 0)
+
+    The safeguard (``hessian``) applies to ``f''`` and the other classes' diagonal is floored at ``TINY`` unless
+    ``hessian`` is EXACT.
+    """
+    rows = np.arange(raw.shape[0])
+    s, log_r = softmax_margins(raw, labels)
+    g, h = margin_grad_hess(s, gamma, hessian)
+    r = np.exp(log_r)
+    # 1 - r_j cancels for the one class that can have r_j > 1/2; sum the other r_i for it instead.
+    top = np.argmax(log_r, axis=1)
+    one_minus_r = 1.0 - r
+    r[rows, top] = 0.0
+    one_minus_r[rows, top] = r.sum(axis=1)
+    r[rows, top] = np.exp(log_r[rows, top])
+    gcol, hcol = g[:, None], h[:, None]
+    grad = -r * gcol
+    hess = r * (r * hcol - one_minus_r * gcol)
+    grad[rows, labels] = g
+    hess[rows, labels] = h
+    if hessian != Hessian.EXACT:
+        np.maximum(hess, TINY, out=hess)
+    if weight is not None:
+        grad *= weight[:, None]
+        hess *= weight[:, None]
+    return grad, hess

@@ -1,51 +1,146 @@
-"""What the three scikit-learn style classifiers share: parameters, label encoding, the loss, probabilities.
+"""The classifier contract shared by ``FocalLGBMClassifier``, ``FocalXGBClassifier`` and ``FocalCatBoostClassifier``.
 
-An engine's classifier subclasses :class:`FocalClassifierBase` and implements ``_fit_engine`` (train the engine's
-model with the focal objective, the init score baked into the model) and ``_predict_raw`` (raw scores, init score
-included, shape ``(n,)`` for binary or ``(n, K)`` for multiclass). No engine is imported here.
+The base class owns everything that is not the engine: parameter and input validation (scikit-learn's
+``validate_data``, ``type_of_target``), label encoding, the alpha rule, the focal loss, eval sets, early-stopping
+checks, fitted state (set only when a fit succeeds), the common attributes and the tags. An engine's classifier
+supplies four things:
+
+- ``_engine_settings()``: its parameters checked and translated (:class:`EngineSettings`);
+- ``_fit_engine(fit)``: train on a validated :class:`FitData` and return a :class:`EngineFit`;
+- ``_predict_raw(X)``: raw scores of validated ``X`` (init score included), ``(n,)`` binary or ``(n, K)``;
+- ``_engine_importances()``: ``feature_importances_`` as the engine computes them.
+
+No engine is imported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from ._validation import check_alpha
 from .loss import FocalLoss
 
 _FOCAL_PARAMS = ("gamma", "alpha", "hessian", "calibrate")
+# Attributes a fit sets besides the trailing-underscore ones; removed, with those, when a fit fails.
+_PRIVATE_FIT_STATE = ("_softmax", "_label_encoder", "_engine_state")
 
 
-def n_rows_cols(X: Any, name: str = "X") -> tuple[int, int]:
-    """``(n_samples, n_features)`` of a 2-D feature matrix (array, DataFrame, sparse matrix) without copying it."""
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.shape(X)
-    if len(shape) != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
-    return int(shape[0]), int(shape[1])
+@dataclass
+class EngineSettings:
+    """An engine's checked parameters: what goes to the engine, the number of rounds and early stopping."""
+
+    params: dict[str, Any]
+    n_estimators: int
+    early_stopping_rounds: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FitData:
+    """What ``_fit_engine`` trains on: validated X (array, sparse matrix or DataFrame), labels encoded 0..K-1,
+    checked weights (None when not given), eval sets in the same form, the loss and its task (``n_classes``: None
+    binary, K softmax)."""
+
+    X: Any
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    evals: list[tuple[Any, np.ndarray, np.ndarray | None]]
+    loss: FocalLoss
+    n_classes: int | None
+    settings: EngineSettings
+
+
+@dataclass
+class EngineFit:
+    """What an engine's fit returns: the model, the 0-based best iteration, the eval history
+    ``{set_name: {"focal_loss": [value per round]}}``, the init score, and state the engine needs to predict."""
+
+    booster: Any
+    best_iteration: int
+    evals_result: dict[str, dict[str, list[float]]]
+    init_score: float | np.ndarray
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_dataframe(X: Any) -> bool:
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def check_rounds(value: Any, name: str, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be {'None or ' if allow_none else ''}an integer >= 1, got {name}={value!r}")
+    return int(value)
+
+
+def resolve_alpha(alpha: Any, classes: np.ndarray) -> float | tuple[float, ...] | None:
+    """The FocalLoss alpha for encoded labels 0..K-1 (positions in ``classes``).
+
+    - ``None``: every class weighs 1;
+    - a float (two classes only): the weight of ``classes[1]``, scikit-learn's positive class (the column
+      ``predict_proba[:, 1]``); ``classes[0]`` weighs ``1 - alpha``;
+    - a mapping ``{class label: weight}`` naming every class: with two classes the weights must sum to 1 (the
+      binary loss weighs positives alpha and negatives 1 - alpha) and give ``alpha = mapping[classes[1]]``; with
+      more, the per-class weights in the order of ``classes``;
+    - a sequence of K weights, in the order of ``classes`` (softmax, also for K = 2).
+    """
+    k = len(classes)
+    if isinstance(alpha, Mapping):
+        keys = list(alpha.keys())
+        known = set(classes.tolist())
+        unknown = [key for key in keys if key not in known]
+        missing = [c for c in classes.tolist() if c not in alpha]
+        if unknown or missing:
+            raise ValueError(f"alpha as a mapping must give one weight per class of y ({classes.tolist()!r}); "
+                             f"got alpha={alpha!r} (unknown labels {unknown!r}, missing {missing!r})")
+        weights = [alpha[c] for c in classes.tolist()]
+        if k == 2:
+            total = sum(float(v) for v in weights)
+            if not np.isclose(total, 1.0, rtol=0, atol=1e-12):
+                raise ValueError(f"alpha as a mapping over two classes must sum to 1 (the binary focal loss weighs "
+                                 f"the positive class {classes[1]!r} by alpha and the other by 1 - alpha), got "
+                                 f"alpha={alpha!r}")
+            return check_alpha(float(weights[1]))
+        return check_alpha(weights)
+    checked = check_alpha(alpha)
+    if isinstance(checked, float) and k > 2:
+        raise ValueError(f"alpha={alpha!r} is a binary weight but y has {k} classes; give alpha=None, {k} per-class "
+                         "weights or a mapping {class label: weight}")
+    if isinstance(checked, tuple) and len(checked) != k:
+        raise ValueError(f"alpha must have one weight per class ({k} classes found in y: {classes.tolist()}), "
+                         f"got alpha={alpha!r}")
+    return checked
 
 
 class FocalClassifierBase(ClassifierMixin, BaseEstimator):
-    """Shared scikit-learn behaviour; ``**params`` are passed to the engine untouched.
+    """Shared scikit-learn behaviour of the focal classifiers; ``**params`` are engine parameters.
 
     ``predict_proba`` returns probabilities of shape ``(n_samples, n_classes)``: calibrated posteriors by default
     (``calibrate=True``, see :meth:`FocalLoss.predict_proba`), plain sigmoid/softmax of the raw scores otherwise.
-    ``best_iteration_`` is the 0-based index of the last boosting round used for prediction (in all three engines).
-    ``decision_function`` returns raw scores (init score included): ``(n_samples,)`` for two classes,
-    ``(n_samples, n_classes)`` otherwise. Two classes use the binary (sigmoid) loss with a scalar or ``None``
-    alpha; more classes, or alpha given as a sequence of per-class weights, use softmax.
+    ``decision_function`` returns RAW SCORES (init score included): ``(n_samples,)`` for two classes,
+    ``(n_samples, n_classes)`` otherwise. Two classes use the binary (sigmoid) loss with a scalar, mapping or
+    ``None`` alpha; more classes, or alpha given as a sequence of per-class weights, use softmax.
+    A scalar ``alpha`` is the weight of ``classes_[1]``, the positive class (``predict_proba[:, 1]``).
     """
+
+    # Input the engine takes: scipy sparse formats (converted to the first listed), NaN as missing.
+    _sparse_formats: tuple[str, ...] = ("csr", "csc")
 
     def __init__(
         self,
         gamma: float = 2.0,
-        alpha: float | Sequence[float] | None = None,
+        alpha: float | Sequence[float] | Mapping[Any, float] | None = None,
         hessian: str = "abs",
         calibrate: bool = True,
         **params: Any,
@@ -75,44 +170,135 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         """The parameters handed to the engine (a copy)."""
         return dict(self._engine_params)
 
-    # -- fit-time plumbing shared by the engines -----------------------------------------------------------------
-    def _prepare_fit(self, y: ArrayLike, sample_weight: ArrayLike | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Encode labels, build ``self.loss_`` and ``self.init_score_``. Returns encoded y and checked weights."""
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1:
-            raise ValueError(f"y must be 1-D (n_samples,), got shape {y_arr.shape}")
-        if y_arr.dtype.kind == "f" and np.any(np.isnan(y_arr)):
-            raise ValueError("y must not contain NaN, got y=nan")
-        encoder = LabelEncoder().fit(y_arr)
-        self.classes_ = encoder.classes_
-        self._label_encoder = encoder
-        n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise ValueError(f"y must contain at least 2 classes to train a classifier, got classes {self.classes_!r}")
-        self.n_classes_ = n_classes
-        self.loss_ = FocalLoss(self.gamma, self.alpha, self.hessian)
-        softmax = n_classes > 2 or self.loss_.n_classes is not None
-        if softmax and self.loss_.n_classes not in (None, n_classes):
-            raise ValueError(
-                f"alpha must have one weight per class ({n_classes} classes found in y: {list(self.classes_)}), "
-                f"got alpha={self.alpha!r}"
-            )
-        if softmax and isinstance(self.loss_.alpha, float):
-            raise ValueError(
-                f"alpha={self.alpha!r} is a binary weight but y has {n_classes} classes; give alpha=None or "
-                f"{n_classes} per-class weights"
-            )
-        self._softmax = softmax
-        y_enc = encoder.transform(y_arr)
-        target = self.loss_.prepare_target(y_enc, sample_weight, n_classes if softmax else None)
-        self.init_score_ = self.loss_.init_score(y_enc, target.sample_weight, n_classes if softmax else None)
-        return y_enc, target.sample_weight
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # trees send missing values down a learned branch
+        tags.input_tags.sparse = bool(self._sparse_formats)
+        return tags
 
-    def _encode_eval_set(
-        self, eval_set: Sequence[tuple[Any, ArrayLike]] | None, eval_sample_weight: Sequence[Any] | None
-    ) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
-        """Eval sets as ``[(X, y_encoded, weight)]``; labels unseen at fit time raise ``ValueError``."""
+    # -- engine hooks ----------------------------------------------------------------------------------------------
+    def _engine_settings(self) -> EngineSettings:  # pragma: no cover - engines override
+        raise NotImplementedError
+
+    def _fit_engine(self, fit: FitData) -> EngineFit:  # pragma: no cover - engines override
+        raise NotImplementedError
+
+    def _predict_raw(self, X: Any) -> np.ndarray:  # pragma: no cover - engines override
+        raise NotImplementedError
+
+    def _engine_importances(self) -> np.ndarray:  # pragma: no cover - engines override
+        raise NotImplementedError
+
+    # -- validation ------------------------------------------------------------------------------------------------
+    def _check_X(self, X: Any, reset: bool) -> Any:
+        """``validate_data``: DataFrames pass through to the engine (their dtypes, categories and column names
+        matter to it) after the name and width checks; anything else becomes a numeric array or a sparse matrix
+        of a format the engine takes, NaN allowed, inf refused."""
+        if _is_dataframe(X):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(f"X must have at least one sample, got shape {X.shape}")
+            return X
+        return validate_data(self, X, reset=reset, accept_sparse=list(self._sparse_formats) or False,
+                             dtype="numeric", ensure_all_finite="allow-nan")
+
+    def _check_calibrate(self) -> bool:
+        if not isinstance(self.calibrate, (bool, np.bool_)):
+            raise ValueError(f"calibrate must be True or False, got calibrate={self.calibrate!r}")
+        return bool(self.calibrate)
+
+    def _check_params(self) -> EngineSettings:
+        self._check_calibrate()
+        FocalLoss(self.gamma, None, self.hessian)  # gamma and hessian checks, before any work
+        return self._engine_settings()
+
+    def _check_weight(self, sample_weight: Any, X: Any, name: str) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        try:
+            w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} must be finite, got {name}={float(w[~np.isfinite(w)][0])!r}")
+        if not np.any(w > 0):
+            raise ValueError(f"{name} must contain at least one non-zero weight, got all zero")
+        return w
+
+    def _check_y(self, y: Any, n_rows: int) -> np.ndarray:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        y_arr = column_or_1d(y, warn=True)
+        check_classification_targets(y_arr)
+        if y_arr.shape[0] != n_rows:
+            raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {y_arr.shape[0]}")
+        return y_arr
+
+    # -- fit ---------------------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
+        eval_sample_weight: Sequence[ArrayLike | None] | None = None,
+    ) -> FocalClassifierBase:
+        """Fit on features ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,), any sortable labels.
+
+        ``sample_weight``: non-negative row weights (n_samples,). ``eval_set``: a list of ``(X_val, y_val)``
+        scored every round with the focal loss (``evals_result_``); with ``early_stopping_rounds`` training stops
+        when the focal loss of the LAST eval set has not improved for that many rounds, and predictions use the
+        best iteration. ``eval_sample_weight``: one weight array (or None) per eval set.
+
+        Every check runs before any training; a fit that raises leaves the estimator unfitted.
+        """
+        try:
+            self._fit(X, y, sample_weight, eval_set, eval_sample_weight)
+        except BaseException:
+            self._forget_fit()
+            raise
+        return self
+
+    def _forget_fit(self) -> None:
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FIT_STATE:
+                delattr(self, name)
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any, eval_set: Any, eval_sample_weight: Any) -> None:
+        settings = self._check_params()
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        X = self._check_X(X, reset=True)
+        y_arr = self._check_y(y, X.shape[0])
+        weight = self._check_weight(sample_weight, X, "sample_weight")
+        encoder = LabelEncoder().fit(y_arr)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ValueError(f"y has 1 class ({classes[0]!r}): a classifier needs at least 2 classes")
+        alpha = resolve_alpha(self.alpha, classes)
+        loss = FocalLoss(self.gamma, alpha, self.hessian)
+        softmax = len(classes) > 2 or loss.n_classes is not None
+        n_classes = len(classes) if softmax else None
+        evals = self._check_eval_sets(eval_set, eval_sample_weight, encoder)
+        if settings.early_stopping_rounds is not None and not evals:
+            raise ValueError(f"early_stopping_rounds={settings.early_stopping_rounds} needs an eval_set to stop on")
+        self.classes_, self.n_classes_, self._label_encoder, self._softmax = classes, len(classes), encoder, softmax
+        self.loss_ = loss
+        fitted = self._fit_engine(FitData(X, encoder.transform(y_arr), weight, evals, loss, n_classes, settings))
+        self.booster_ = fitted.booster
+        self.best_iteration_ = int(fitted.best_iteration)
+        self.evals_result_ = fitted.evals_result
+        self.best_score_ = {name: {metric: float(values[self.best_iteration_])
+                                   for metric, values in metrics.items() if len(values) > self.best_iteration_}
+                            for name, metrics in fitted.evals_result.items()}
+        self.init_score_ = fitted.init_score
+        self._engine_state = fitted.state
+
+    def _check_eval_sets(self, eval_set: Any, eval_sample_weight: Any, encoder: LabelEncoder
+                         ) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
         if eval_set is None:
+            if eval_sample_weight is not None:
+                raise ValueError("eval_sample_weight is given but eval_set is not")
             return []
         if isinstance(eval_set, tuple):
             eval_set = [eval_set]
@@ -121,32 +307,37 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
                 f"eval_sample_weight must have one entry per eval set ({len(eval_set)}), got {len(eval_sample_weight)}"
             )
         out = []
-        for i, (x_val, y_val) in enumerate(eval_set):
-            y_val = np.asarray(y_val)
-            unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+        for i, pair in enumerate(eval_set):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise ValueError(f"eval_set[{i}] must be a pair (X_val, y_val), got {type(pair).__name__}")
+            x_val = self._check_X(pair[0], reset=False)
+            y_val = self._check_y(pair[1], x_val.shape[0])
+            unseen = np.setdiff1d(np.unique(y_val), encoder.classes_)
             if unseen.size:
                 raise ValueError(f"eval_set[{i}] has labels not seen in y at fit time: {unseen.tolist()!r}")
-            y_enc = self._label_encoder.transform(y_val)
             w = None if eval_sample_weight is None else eval_sample_weight[i]
-            n_classes = self.n_classes_ if self._softmax else None
-            target = self.loss_.prepare_target(y_enc, w, n_classes)
-            out.append((x_val, y_enc, target.sample_weight))
+            out.append((x_val, encoder.transform(y_val), self._check_weight(w, x_val, f"eval_sample_weight[{i}]")))
         return out
 
     # -- prediction ------------------------------------------------------------------------------------------------
-    def _predict_raw(self, X: Any) -> np.ndarray:  # pragma: no cover - engines override
-        raise NotImplementedError
-
     def decision_function(self, X: Any) -> np.ndarray:
-        """Raw scores (logits) including the init score: ``(n_samples,)`` binary, ``(n_samples, K)`` softmax."""
-        check_is_fitted(self, "loss_")
-        return self._predict_raw(X)
+        """RAW SCORES (logits) including the init score: ``(n_samples,)`` binary, ``(n_samples, K)`` softmax."""
+        check_is_fitted(self)
+        return self._predict_raw(self._check_X(X, reset=False))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)``; calibrated unless ``calibrate=False``."""
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in the order of ``classes_``; calibrated
+        unless ``calibrate=False``."""
         raw = self.decision_function(X)
-        return self.loss_.predict_proba(raw, calibrate=self.calibrate)
+        return self.loss_.predict_proba(raw, calibrate=self._check_calibrate())
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (from ``classes_``) of the highest probability, shape ``(n_samples,)``."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Importance of each feature, ``(n_features_in_,)``, as the engine computes it (``importance_type``)."""
+        check_is_fitted(self)
+        return self._engine_importances()

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _fast
 from ._math import HESSIANS
 
 
@@ -67,10 +66,7 @@ def check_raw(raw: Any, n_classes: int | None) -> np.ndarray:
         raise ValueError(f"raw must be 1-D (n_samples,) for binary focal loss, got shape {arr.shape}")
     if n_classes is not None and (arr.ndim != 2 or arr.shape[1] != n_classes):
         raise ValueError(f"raw must have shape (n_samples, {n_classes}) for multiclass focal loss, got {arr.shape}")
-    nonfinite = _fast.any_nonfinite(arr)
-    if nonfinite is None:
-        nonfinite = not np.all(np.isfinite(arr))
-    if nonfinite:
+    if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].ravel()[0]
         raise ValueError(f"raw must be finite, got a value raw={float(bad)!r}")
     return arr
@@ -79,9 +75,6 @@ def check_raw(raw: Any, n_classes: int | None) -> np.ndarray:
 def check_binary_labels(y: Any) -> tuple[np.ndarray, bool]:
     """Labels in [0, 1] (soft labels allowed). Returns the array and whether every label is exactly 0 or 1."""
     arr = as_float_array(y, "y", (1,))
-    flags = _fast.binary_label_flags(arr)
-    if flags is not None and not flags[0]:
-        return arr, not flags[1]
     if np.any(np.isnan(arr)):
         raise ValueError("y must not contain NaN, got y=nan")
     outside = (arr < 0) | (arr > 1)
@@ -93,9 +86,6 @@ def check_binary_labels(y: Any) -> tuple[np.ndarray, bool]:
 
 def check_multiclass_labels(y: Any, n_classes: int) -> np.ndarray:
     arr = as_float_array(y, "y", (1,))
-    fast = _fast.multiclass_labels(arr, n_classes)
-    if fast is not None and not fast[0]:
-        return fast[1]
     if np.any(np.isnan(arr)):
         raise ValueError("y must not contain NaN, got y=nan")
     bad = (arr != np.round(arr)) | (arr < 0) | (arr >= n_classes)
@@ -116,8 +106,6 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     arr = as_float_array(sample_weight, "sample_weight", (1,))
     if arr.shape[0] != n_samples:
         raise ValueError(f"sample_weight must have length n_samples={n_samples}, got length {arr.shape[0]}")
-    if _fast.any_bad_weight(arr) is False:
-        return arr
     bad = ~np.isfinite(arr) | (arr < 0)
     if np.any(bad):
         raise ValueError(f"sample_weight must be finite and >= 0, got sample_weight={float(arr[bad][0])!r}")

@@ -22,62 +22,52 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias table (private, stable since 3.x)
-from numpy.typing import ArrayLike
 
-from ._adapter import METRIC_NAME, LossCallable, n_classes_of
+from ._adapter import METRIC_NAME, LossCallable, TargetCache, equal_values, resolve_n_classes, same_objects
 from ._adapter import check_loss as _check_loss
-from ._sklearn import FocalClassifierBase, n_rows_cols
-from .loss import FocalLoss, _Target
+from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
+from .loss import FocalLoss, Target
 
 __all__ = ["FocalLGBMClassifier", "FocalLGBMMetric", "FocalLGBMObjective", "metric", "objective", "train"]
 
-class _TargetCache:
-    """The loss's prepared target for one Dataset, re-prepared only when the Dataset, its label array or its weight
-    array object changes (LightGBM 4.7 returns the same cached arrays from ``get_label``/``get_weight`` every round
-    and replaces them on ``set_label``/``set_weight`` or construction)."""
 
-    __slots__ = ("dataset", "label", "n_classes", "target", "weight")
-
-    def __init__(self, dataset: Any, label: Any, weight: Any, n_classes: int | None, target: _Target) -> None:
-        self.dataset, self.label, self.weight, self.n_classes, self.target = dataset, label, weight, n_classes, target
-
-    def matches(self, dataset: Any, label: Any, weight: Any, n_classes: int | None) -> bool:
-        return (self.dataset is dataset and self.label is label and self.weight is weight
-                and self.n_classes == n_classes)
+def _same_or_equal(old: tuple[Any, Any], new: tuple[Any, Any]) -> bool:
+    # LightGBM 4.7 returns the same cached arrays from get_label()/get_weight() every round and replaces them on
+    # set_label/set_weight or construction; train() records the target under the values LightGBM will hold, so
+    # the first call after construction is a value comparison and every later one an identity check.
+    return same_objects(old, new) or equal_values(old, new)
 
 
-def _prepared(loss: FocalLoss, cache: dict[int, _TargetCache], dataset: lgb.Dataset, n_classes: int | None
-              ) -> _Target:
-    label, weight = dataset.get_label(), dataset.get_weight()
-    entry = cache.get(id(dataset))
-    if entry is None or not entry.matches(dataset, label, weight, n_classes):
+class _LightGBMCallable(LossCallable):
+    def _new_cache(self) -> TargetCache:
+        return TargetCache(self.loss, self.task.n_classes, _same_or_equal)
+
+    def _target(self, dataset: lgb.Dataset) -> Target:
+        label = dataset.get_label()
         if label is None:
             raise ValueError("the LightGBM Dataset has no label; focal loss needs labels")
-        target = loss.prepare_target(label, weight, n_classes)
-        entry = _TargetCache(dataset, label, weight, n_classes, target)
-        cache[id(dataset)] = entry
-    return entry.target
+        return self._cache.get(id(dataset), label, dataset.get_weight(), holder=dataset)
 
 
-class FocalLGBMObjective(LossCallable):
+class FocalLGBMObjective(_LightGBMCallable):
     """Focal objective for ``params["objective"]`` of ``lightgbm.train``: ``(preds, train_data) -> (grad, hess)``.
 
     ``preds`` are RAW SCORES, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (LightGBM 4.7 passes
-    a 2-D array when ``num_class > 1``); ``grad`` and ``hess`` have the same shape, in float32 (LightGBM stores
-    gradients as float32 and would otherwise convert a float64 copy every round). The Dataset's weights are
-    applied here because LightGBM does not weight custom gradients. Labels and weights are validated once per
-    Dataset (cached by object identity) rather than every round. Picklable; the cache is not pickled.
+    a 2-D array when ``num_class > 1``; give ``n_classes=K``); ``grad`` and ``hess`` have the same shape, in float32
+    (LightGBM stores gradients as float32 and would otherwise convert a float64 copy every round). The Dataset's
+    weights are applied here because LightGBM does not weight custom gradients. Labels and weights are validated
+    once per Dataset rather than every round. Picklable; the cache is not pickled.
 
     Use with a Dataset ``init_score`` (or :func:`train`, which sets it) so boosting starts from the focal optimum.
     """
 
     def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(preds, dtype=np.float64)
-        target = _prepared(self.loss, self._cache, train_data, n_classes_of(raw))
-        return self.loss._grad_hess(target, raw, np.float32)
+        self._check_shape(raw)
+        return self._target(train_data).grad_hess(raw, np.float32)
 
 
-class FocalLGBMMetric(LossCallable):
+class FocalLGBMMetric(_LightGBMCallable):
     """Focal metric for ``feval`` of ``lightgbm.train``: ``(preds, eval_data) -> ("focal_loss", value, False)``.
 
     ``preds`` must be RAW SCORES (what LightGBM passes to ``feval`` when the objective is custom),
@@ -90,18 +80,20 @@ class FocalLGBMMetric(LossCallable):
 
     def __call__(self, preds: np.ndarray, eval_data: lgb.Dataset) -> tuple[str, float, bool]:
         raw = np.asarray(preds, dtype=np.float64)
-        target = _prepared(self.loss, self._cache, eval_data, n_classes_of(raw))
-        return METRIC_NAME, self.loss._eval(target, raw), False
+        self._check_shape(raw)
+        return METRIC_NAME, self._target(eval_data).eval(raw), False
 
 
-def objective(loss: FocalLoss) -> FocalLGBMObjective:
-    """The focal objective callable for ``params["objective"]`` of ``lightgbm.train`` (raw scores in, grad/hess out)."""
-    return FocalLGBMObjective(loss)
+def objective(loss: FocalLoss, n_classes: int | None = None) -> FocalLGBMObjective:
+    """The focal objective for ``params["objective"]`` of ``lightgbm.train`` (raw scores in, grad/hess out);
+    ``n_classes=K`` for a K-class model (``num_class=K``), None for binary."""
+    return FocalLGBMObjective(loss, n_classes)
 
 
-def metric(loss: FocalLoss) -> FocalLGBMMetric:
-    """The focal ``feval`` for ``lightgbm.train``: weighted mean focal loss of raw scores, named ``"focal_loss"``."""
-    return FocalLGBMMetric(loss)
+def metric(loss: FocalLoss, n_classes: int | None = None) -> FocalLGBMMetric:
+    """The focal ``feval`` for ``lightgbm.train``: weighted mean focal loss of raw scores, named ``"focal_loss"``;
+    ``n_classes=K`` for a K-class model."""
+    return FocalLGBMMetric(loss, n_classes)
 
 
 # -- train ---------------------------------------------------------------------------------------------------------
@@ -109,45 +101,53 @@ def _alias_values(params: dict[str, Any], name: str) -> dict[str, Any]:
     return {key: params[key] for key in _ConfigAliases.get(name) if key in params}
 
 
-def _resolve_n_classes(loss: FocalLoss, params: dict[str, Any]) -> int | None:
+def _params_n_classes(loss: FocalLoss, params: dict[str, Any]) -> int | None:
     given = _alias_values(params, "num_class")
-    values = {int(v) for v in given.values() if v is not None}
+    values = {v for v in given.values() if v is not None}
     if len(values) > 1:
         raise ValueError(f"conflicting num_class values in params: {given!r}")
-    k_params = values.pop() if values else None
-    if k_params is not None and k_params < 1:
-        raise ValueError(f"num_class must be >= 1, got {given!r}")
-    if loss.n_classes is not None:
-        if k_params not in (None, 1, loss.n_classes):
-            raise ValueError(
-                f"params num_class={k_params} does not match the loss's {loss.n_classes} class weights "
-                f"(alpha={loss.alpha!r})"
-            )
-        return loss.n_classes
-    return k_params if k_params is not None and k_params > 1 else None
+    return resolve_n_classes(loss, values.pop() if values else None)
 
 
 def _current_init_score(dataset: lgb.Dataset) -> Any:
     if dataset.init_score is not None:
         return dataset.init_score
-    if getattr(dataset, "_handle", None) is not None:
+    if _constructed(dataset):
         return dataset.get_field("init_score")
     return None
+
+
+def _constructed(dataset: lgb.Dataset) -> bool:
+    # LightGBM 4.7 sets _handle to an empty ctypes.c_void_p() before building a Dataset: a construction that failed
+    # (bad X) leaves that NULL handle behind, and set_field/get_field on it crash the process.
+    handle = getattr(dataset, "_handle", None)
+    return handle is not None and bool(getattr(handle, "value", handle))
 
 
 def _label_weight(dataset: lgb.Dataset) -> tuple[Any, Any]:
     # LightGBM 4.7: get_label()/get_weight() raise on a Dataset that is not constructed yet when the field is
     # None, so read the attributes given at creation until LightGBM has constructed it.
-    if getattr(dataset, "_handle", None) is None:
+    if not _constructed(dataset):
         return dataset.label, dataset.weight
     return dataset.get_label(), dataset.get_weight()
+
+
+def _as_stored(values: Any) -> Any:
+    """Labels/weights as LightGBM 4.7 stores them (float32), so the target validated here is the one the objective
+    finds after construction; values that are not numeric are returned as they are, for prepare_target's error."""
+    if values is None:
+        return None
+    try:
+        return np.asarray(values, dtype=np.float32).ravel()
+    except (TypeError, ValueError):
+        return values
 
 
 def _clear_init_score(dataset: lgb.Dataset) -> None:
     # LightGBM 4.7: set_init_score(None) only resets the Python attribute; a constructed Dataset keeps the C-side
     # values until set_field(..., None) clears them.
     dataset.init_score = None
-    if getattr(dataset, "_handle", None) is not None:
+    if _constructed(dataset):
         dataset.set_field("init_score", None)
 
 
@@ -160,6 +160,88 @@ def _bake_init_score(booster: lgb.Booster, init: float | np.ndarray, n_classes: 
     for tree_id, (info, value) in enumerate(zip(tree_info, per_class, strict=True)):
         for leaf_id in range(int(info["num_leaves"])):
             booster.set_leaf_output(tree_id, leaf_id, booster.get_leaf_output(tree_id, leaf_id) + value)
+
+
+def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_sets: Any, kwargs: dict[str, Any]
+           ) -> tuple[lgb.Booster, float | np.ndarray | None]:
+    """:func:`train`, also returning the init score added to the model (None with ``init_model``)."""
+    loss = _check_loss(loss)
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of LightGBM parameters, got params={params!r}")
+    if not isinstance(train_set, lgb.Dataset):
+        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
+    params = dict(params)
+    given_objective = _alias_values(params, "objective")
+    if given_objective:
+        raise ValueError(f"params must not set an objective (the focal objective is used), got {given_objective!r}")
+    if any(bool(v) for v in _alias_values(params, "linear_tree").values()):
+        raise ValueError("linear_tree=True is not supported: the init score cannot be stored in linear leaves")
+    boosting = _alias_values(params, "boosting")
+    if any(v in ("rf", "random_forest") for v in boosting.values()):
+        raise ValueError(f"boosting={boosting!r} is not supported: random forests average their trees")
+
+    n_classes = _params_n_classes(loss, params)
+    for key in _alias_values(params, "num_class"):
+        del params[key]
+    if n_classes is not None:
+        params["num_class"] = n_classes
+    if not _alias_values(params, "metric"):
+        params["metric"] = "None"
+    focal_objective, focal_metric = objective(loss, n_classes), metric(loss, n_classes)
+    params["objective"] = focal_objective
+
+    feval = kwargs.pop("feval", None)
+    user_feval: list[Callable[..., Any]] = [] if feval is None else (list(feval) if isinstance(feval, Sequence)
+                                                                      else [feval])
+    if valid_sets is None:
+        valid_list: list[lgb.Dataset] = []
+    elif isinstance(valid_sets, lgb.Dataset):
+        valid_list = [valid_sets]
+    else:
+        valid_list = list(valid_sets)
+    for i, ds in enumerate(valid_list):
+        if not isinstance(ds, lgb.Dataset):
+            raise ValueError(f"valid_sets[{i}] must be a lightgbm.Dataset, got {type(ds).__name__}")
+
+    datasets, names = [train_set], ["train_set"]
+    for i, ds in enumerate(valid_list):
+        if all(ds is not seen for seen in datasets):
+            datasets.append(ds)
+            names.append(f"valid_sets[{i}]")
+    # Validate every Dataset's labels and weights once, before any training; the objective and metric find these
+    # targets again when LightGBM has constructed the Datasets (see _same_or_equal).
+    targets = []
+    for ds, name in zip(datasets, names, strict=True):
+        label, weight = (_as_stored(v) for v in _label_weight(ds))
+        if label is None:
+            raise ValueError(f"{name} has no label; focal loss needs labels on every Dataset")
+        try:
+            target = loss.prepare_target(label, weight, n_classes)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+        targets.append(target)
+        for callable_ in (focal_objective, focal_metric):
+            callable_._cache.put(id(ds), label, weight, target, holder=ds)
+    with_init = kwargs.get("init_model") is None
+    init: float | np.ndarray | None = None
+    if with_init:
+        for ds, name in zip(datasets, names, strict=True):
+            if _current_init_score(ds) is not None:
+                raise ValueError(f"{name} already has an init_score; focal_boost.lightgbm.train sets its own")
+        init = targets[0].init_score()
+        for ds, target in zip(datasets, targets, strict=True):
+            rows = target.n_samples
+            ds.set_init_score(np.full(rows, init) if n_classes is None else np.tile(init, (rows, 1)))
+    try:
+        booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=valid_list or None,
+                            feval=[focal_metric, *user_feval], **kwargs)
+    finally:
+        if with_init:
+            for ds in datasets:
+                _clear_init_score(ds)
+    if init is not None:
+        _bake_init_score(booster, init, n_classes)
+    return booster, init
 
 
 def train(
@@ -203,79 +285,7 @@ def train(
     Not supported: ``linear_tree`` (leaf outputs are not the whole leaf prediction) and ``boosting="rf"``
     (predictions average the trees).
     """
-    loss = _check_loss(loss)
-    if not isinstance(params, dict):
-        raise ValueError(f"params must be a dict of LightGBM parameters, got params={params!r}")
-    if not isinstance(train_set, lgb.Dataset):
-        raise ValueError(f"train_set must be a lightgbm.Dataset, got {type(train_set).__name__}")
-    params = dict(params)
-    given_objective = _alias_values(params, "objective")
-    if given_objective:
-        raise ValueError(f"params must not set an objective (the focal objective is used), got {given_objective!r}")
-    if any(bool(v) for v in _alias_values(params, "linear_tree").values()):
-        raise ValueError("linear_tree=True is not supported: the init score cannot be stored in linear leaves")
-    boosting = _alias_values(params, "boosting")
-    if any(v in ("rf", "random_forest") for v in boosting.values()):
-        raise ValueError(f"boosting={boosting!r} is not supported: random forests average their trees")
-
-    n_classes = _resolve_n_classes(loss, params)
-    for key in _alias_values(params, "num_class"):
-        del params[key]
-    if n_classes is not None:
-        params["num_class"] = n_classes
-    if not _alias_values(params, "metric"):
-        params["metric"] = "None"
-    params["objective"] = objective(loss)
-
-    feval = kwargs.pop("feval", None)
-    user_feval: list[Callable[..., Any]] = [] if feval is None else (list(feval) if isinstance(feval, Sequence)
-                                                                      else [feval])
-    focal_metric = metric(loss)
-    if valid_sets is None:
-        valid_list: list[lgb.Dataset] = []
-    elif isinstance(valid_sets, lgb.Dataset):
-        valid_list = [valid_sets]
-    else:
-        valid_list = list(valid_sets)
-    for i, ds in enumerate(valid_list):
-        if not isinstance(ds, lgb.Dataset):
-            raise ValueError(f"valid_sets[{i}] must be a lightgbm.Dataset, got {type(ds).__name__}")
-
-    datasets, names = [train_set], ["train_set"]
-    for i, ds in enumerate(valid_list):
-        if all(ds is not seen for seen in datasets):
-            datasets.append(ds)
-            names.append(f"valid_sets[{i}]")
-    # Validate every Dataset's labels and weights before any training (the objective and metric then re-check
-    # each Dataset once, when LightGBM has constructed it and replaced its label/weight arrays).
-    labels_weights = [_label_weight(ds) for ds in datasets]
-    for (label, weight), name in zip(labels_weights, names, strict=True):
-        if label is None:
-            raise ValueError(f"{name} has no label; focal loss needs labels on every Dataset")
-        try:
-            loss.prepare_target(label, weight, n_classes)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from exc
-    with_init = kwargs.get("init_model") is None
-    init: float | np.ndarray = 0.0
-    if with_init:
-        for ds, name in zip(datasets, names, strict=True):
-            if _current_init_score(ds) is not None:
-                raise ValueError(f"{name} already has an init_score; focal_boost.lightgbm.train sets its own")
-        init = loss.init_score(labels_weights[0][0], labels_weights[0][1], n_classes)
-        for ds, (label, _) in zip(datasets, labels_weights, strict=True):
-            rows = int(np.shape(label)[0])
-            ds.set_init_score(np.full(rows, init) if n_classes is None else np.tile(init, (rows, 1)))
-    try:
-        booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=valid_list or None,
-                            feval=[focal_metric, *user_feval], **kwargs)
-    finally:
-        if with_init:
-            for ds in datasets:
-                _clear_init_score(ds)
-    if with_init:
-        _bake_init_score(booster, init, n_classes)
-    return booster
+    return _train(loss, params, train_set, num_boost_round, valid_sets, kwargs)[0]
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------
@@ -317,79 +327,66 @@ class FocalLGBMClassifier(FocalClassifierBase):
     ``n_features_in_``, ``classes_``, ``n_classes_``, ``loss_``, ``init_score_``.
     """
 
-    def _lgb_params(self) -> tuple[dict[str, Any], int, int | None, float]:
+    _IMPORTANCE_TYPES = ("split", "gain")
+
+    def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
         for refused in ("objective", "class_weight"):
             if params.get(refused) is not None:
-                raise ValueError(f"{refused}={params[refused]!r} is not supported by FocalLGBMClassifier; the focal "
-                                 "loss is the objective (use gamma, alpha and sample_weight)")
+                raise ValueError(f"{refused}={params[refused]!r} is not supported by {type(self).__name__}; the "
+                                 "focal loss is the objective (use gamma, alpha and sample_weight)")
             params.pop(refused, None)
-        n_estimators = params.pop("n_estimators", 100)
-        if isinstance(n_estimators, bool) or not isinstance(n_estimators, (int, np.integer)) or n_estimators < 1:
-            raise ValueError(f"n_estimators must be an integer >= 1, got n_estimators={n_estimators!r}")
+        n_estimators = check_rounds(params.pop("n_estimators", 100), "n_estimators", allow_none=False)
         stops = {k: params.pop(k) for k in _ConfigAliases.get("early_stopping_round") if k in params}
         stop_values = {v for v in stops.values() if v is not None}
         if len(stop_values) > 1:
             raise ValueError(f"conflicting early stopping settings: {stops!r}")
-        rounds = stop_values.pop() if stop_values else None
-        if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer))
-                                   or rounds < 1):
-            raise ValueError(f"early_stopping_rounds must be None or an integer >= 1, got {rounds!r}")
+        rounds = check_rounds(stop_values.pop() if stop_values else None, "early_stopping_rounds", allow_none=True)
         # early_stopping_min_delta would only reach LightGBM's own callback: hand it to the classifier's.
         min_delta = float(params.pop("early_stopping_min_delta", 0.0))
+        importance_type = params.pop("importance_type", "split")
+        if importance_type not in self._IMPORTANCE_TYPES:
+            raise ValueError(f"importance_type must be one of {self._IMPORTANCE_TYPES}, got "
+                             f"importance_type={importance_type!r}")
         for key in ("random_state", "n_jobs"):
             if key in params and params[key] is None:
                 del params[key]
         if not _alias_values(params, "verbosity"):
             params["verbosity"] = -1
-        if self._softmax:
-            params["num_class"] = self.n_classes_
-        return params, int(n_estimators), None if rounds is None else int(rounds), min_delta
+        if not _alias_values(params, "feature_pre_filter"):
+            # LightGBM 4.7 aborts a custom-objective training ("Check failed: num_features() > 0") when the
+            # pre-filter removes every feature (data too small for min_child_samples); builtin objectives train
+            # constant trees there. Without the pre-filter the unsplittable features stay unused: the same model.
+            params["feature_pre_filter"] = False
+        return EngineSettings(params, n_estimators, rounds, {"min_delta": min_delta,
+                                                              "importance_type": importance_type})
 
-    def fit(
-        self,
-        X: Any,
-        y: ArrayLike,
-        sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        eval_sample_weight: Sequence[ArrayLike | None] | None = None,
-    ) -> FocalLGBMClassifier:
-        """Fit on features ``X`` (n_samples, n_features) and labels ``y`` (any hashable labels).
-
-        ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` set, training stops when the focal
-        loss of the LAST eval set has not improved for that many rounds and predictions use the best iteration.
-        """
-        n_rows, n_features = n_rows_cols(X)
-        if n_rows != np.shape(y)[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {np.shape(y)[0]}")
-        y_enc, weight = self._prepare_fit(y, sample_weight)
-        params, n_estimators, rounds, min_delta = self._lgb_params()
-        evals = self._encode_eval_set(eval_set, eval_sample_weight)
-        if rounds is not None and not evals:
-            raise ValueError(f"early_stopping_rounds={rounds} needs an eval_set to stop on")
-        train_set = lgb.Dataset(X, label=y_enc, weight=weight)
+    def _fit_engine(self, fit: FitData) -> EngineFit:
+        params = dict(fit.settings.params)
+        if fit.n_classes is not None:
+            params["num_class"] = fit.n_classes
+        train_set = lgb.Dataset(fit.X, label=fit.y, weight=fit.sample_weight)
         valid_sets, valid_names = [], []
-        for i, (x_val, y_val, w_val) in enumerate(evals):
-            cols = n_rows_cols(x_val, f"eval_set[{i}] X")[1]
-            if cols != n_features:
-                raise ValueError(f"eval_set[{i}] has {cols} features, X has {n_features}")
+        for i, (x_val, y_val, w_val) in enumerate(fit.evals):
             valid_sets.append(lgb.Dataset(x_val, label=y_val, weight=w_val, reference=train_set))
             valid_names.append(f"valid_{i}")
         evals_result: dict[str, Any] = {}
         callbacks: list[Any] = [lgb.record_evaluation(evals_result)]
+        rounds = fit.settings.early_stopping_rounds
         if rounds is not None:
-            callbacks.append(_EarlyStoppingOnSet(rounds, valid_names[-1], min_delta=min_delta))
-        booster = train(self.loss_, params, train_set, num_boost_round=n_estimators, valid_sets=valid_sets or None,
-                        valid_names=valid_names or None, callbacks=callbacks)
-        self.booster_ = booster
+            callbacks.append(_EarlyStoppingOnSet(rounds, valid_names[-1], min_delta=fit.settings.extra["min_delta"]))
+        booster, init = _train(fit.loss, params, train_set, fit.settings.n_estimators, valid_sets or None,
+                               {"valid_names": valid_names or None, "callbacks": callbacks})
+        # LightGBM's best_iteration is a 1-based count (0 without early stopping); ours is the 0-based index.
         n_used = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
-        self.best_iteration_ = n_used - 1
-        self.evals_result_ = evals_result
-        self.n_features_in_ = n_features
-        return self
+        history = {name: {metric: list(values) for metric, values in metrics.items()}
+                   for name, metrics in evals_result.items()}
+        return EngineFit(booster, n_used - 1, history, init,
+                         {"importance_type": fit.settings.extra["importance_type"]})
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        cols = n_rows_cols(X)[1]
-        if cols != self.n_features_in_:
-            raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
         return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1))
+
+    def _engine_importances(self) -> np.ndarray:
+        return self.booster_.feature_importance(importance_type=self._engine_state["importance_type"],
+                                                iteration=self.best_iteration_ + 1)

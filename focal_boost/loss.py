@@ -9,7 +9,6 @@ Estimation: A Theoretical Perspective", CVPR 2021.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,41 +16,20 @@ from numpy.typing import ArrayLike
 from scipy import optimize
 from scipy.special import expit, logsumexp, softmax
 
-from . import _fast, _math
+from . import _kernels, _math
+from ._math import Hessian
 from ._validation import (
+    as_float_array,
     check_alpha,
     check_binary_labels,
     check_gamma,
     check_hessian,
     check_multiclass_labels,
     check_raw,
-    check_same_length,
     check_sample_weight,
 )
 
 __all__ = ["FocalLoss"]
-
-_NO_WEIGHT = np.empty(0)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Validated labels and per-row weights, computed once and reused every boosting round.
-
-    Binary hard labels: ``sign = 2y - 1`` and ``row_weight = sample_weight * alpha_t`` (``None`` when all ones).
-    Binary soft labels: ``w_pos = y * alpha * sample_weight``, ``w_neg = (1 - y) * (1 - alpha) * sample_weight``.
-    Multiclass: integer ``labels`` and ``row_weight = sample_weight * alpha[labels]``.
-    """
-
-    n_samples: int
-    n_classes: int | None
-    sign: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    row_weight: np.ndarray | None = None
-    w_pos: np.ndarray | None = None
-    w_neg: np.ndarray | None = None
-    sample_weight: np.ndarray | None = None
-
 
 class FocalLoss:
     r"""Focal loss of raw scores (logits), binary or softmax multiclass, with exact derivatives.
@@ -120,148 +98,44 @@ class FocalLoss:
     def __hash__(self) -> int:
         return hash((self.gamma, self.alpha, self.hessian))
 
-    # -- validation, once -----------------------------------------------------------------------------------------
-    def _class_alpha(self, n_classes: int) -> np.ndarray:
-        if self.alpha is None:
-            return np.ones(n_classes)
-        if isinstance(self.alpha, float):
-            raise ValueError(
-                f"alpha={self.alpha!r} is a binary weight; multiclass focal loss (K={n_classes}) needs alpha=None "
-                "or a sequence of K class weights"
-            )
-        if len(self.alpha) != n_classes:
-            raise ValueError(f"alpha must have one weight per class (K={n_classes}), got alpha={self.alpha!r}")
-        return np.asarray(self.alpha)
+    # -- the task, resolved once ------------------------------------------------------------------------------------
+    def task(self, n_classes: int | None = None) -> _Binary | _Softmax:
+        """The binary or softmax(K) task of this loss: ``n_classes=None`` is binary unless ``alpha`` is a sequence
+        (then K = len(alpha)); ``n_classes=K`` is softmax over K >= 2 classes (alpha must agree). Trainers resolve
+        it once per training and pass it (or the targets it prepares) down."""
+        if n_classes is None:
+            n_classes = self.n_classes
+        if n_classes is None:
+            return _Binary(self)
+        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got n_classes={n_classes!r}")
+        return _Softmax(self, int(n_classes))
 
-    def _raw_classes(self, raw: Any) -> np.ndarray:
-        """Check raw scores; K comes from ``alpha`` when it is a sequence, else from raw's second dimension."""
+    def _task_of_raw(self, raw: Any) -> tuple[_Binary | _Softmax, np.ndarray]:
+        """The public methods' rule: 1-D raw is binary, ``(n, K)`` raw is softmax over K classes."""
         arr = np.asarray(raw)
-        if self.n_classes is not None:
-            if arr.ndim == 2 and arr.shape[1] != self.n_classes:
-                raise ValueError(f"raw has {arr.shape[1]} columns but alpha has {self.n_classes} class weights "
-                                 f"(alpha={self.alpha!r}); they must agree")
-            return check_raw(raw, self.n_classes)
-        if arr.ndim == 2:
-            if isinstance(self.alpha, float):
-                self._class_alpha(arr.shape[1])
-            return check_raw(raw, arr.shape[1])
-        return check_raw(raw, None)
+        if self.n_classes is not None and arr.ndim == 2 and arr.shape[1] != self.n_classes:
+            raise ValueError(f"raw has {arr.shape[1]} columns but alpha has {self.n_classes} class weights "
+                             f"(alpha={self.alpha!r}); they must agree")
+        task = self.task(arr.shape[1] if arr.ndim == 2 else None)
+        return task, task.check_raw(raw)
 
     def prepare_target(self, y: ArrayLike, sample_weight: ArrayLike | None = None, n_classes: int | None = None
-                       ) -> _Target:
-        """Validate labels and weights once; the result feeds the unchecked per-round methods of the adapters.
+                       ) -> Target:
+        """Validate labels ``y`` (n,) and ``sample_weight`` (n,) once for the task ``self.task(n_classes)``.
 
-        ``n_classes=None`` means binary unless ``alpha`` is a sequence.
+        The returned target owns the unchecked per-round math the adapters call: ``loss(raw)``,
+        ``grad_hess(raw)``, ``weighted_sum(raw)``, ``eval(raw)``, ``class_totals()`` and ``init_score()``.
         """
-        n_classes = self.n_classes if n_classes is None else n_classes
-        if n_classes is not None and n_classes < 2:
-            raise ValueError(f"n_classes must be >= 2, got n_classes={n_classes!r}")
-        if n_classes is None:
-            y_arr, hard = check_binary_labels(y)
-            w = check_sample_weight(sample_weight, y_arr.shape[0])
-            a1, a0 = (1.0, 1.0) if self.alpha is None else (self.alpha, 1.0 - self.alpha)
-            if hard:
-                fused = _fast.binary_target(y_arr, w, None if self.alpha is None else (a1, a0))
-                if fused is not None:
-                    return _Target(y_arr.shape[0], None, sign=fused[0], row_weight=fused[1], sample_weight=w)
-                # in place: at 1M rows every fresh temporary costs about a millisecond
-                sign = y_arr * 2.0
-                sign -= 1.0
-                row_weight = None
-                if self.alpha is not None:
-                    row_weight = np.where(sign > 0, a1, a0)
-                    if w is not None:
-                        row_weight *= w
-                elif w is not None:
-                    row_weight = w
-                return _Target(y_arr.shape[0], None, sign=sign, row_weight=row_weight, sample_weight=w)
-            ones = np.ones_like(y_arr) if w is None else w
-            return _Target(y_arr.shape[0], None, w_pos=ones * y_arr * a1, w_neg=ones * (1.0 - y_arr) * a0,
-                           sample_weight=w)
-        labels = check_multiclass_labels(y, n_classes)
-        w = check_sample_weight(sample_weight, labels.shape[0])
-        class_alpha = self._class_alpha(n_classes)
-        row_weight = None
-        if self.alpha is not None or w is not None:
-            row_weight = class_alpha[labels] * (1.0 if w is None else w)
-        return _Target(labels.shape[0], n_classes, labels=labels, row_weight=row_weight, sample_weight=w)
+        return self.task(n_classes).prepare_target(y, sample_weight)
 
-    def _checked(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None) -> tuple[_Target, np.ndarray]:
-        raw_arr = self._raw_classes(raw)
-        n_classes = raw_arr.shape[1] if raw_arr.ndim == 2 else None
-        target = self.prepare_target(y, sample_weight, n_classes)
-        check_same_length(np.empty(target.n_samples), raw_arr)
+    def _checked(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None) -> tuple[Target, np.ndarray]:
+        task, raw_arr = self._task_of_raw(raw)
+        target = self.prepare_target(y, sample_weight, task.n_classes)
+        if target.n_samples != raw_arr.shape[0]:
+            raise ValueError(f"y and raw must have the same number of samples, got len(y)={target.n_samples} "
+                             f"and len(raw)={raw_arr.shape[0]}")
         return target, raw_arr
-
-    # -- unchecked per-round kernels (inputs come from prepare_target and a float64 raw of the right shape) -------
-    def _loss(self, t: _Target, raw: np.ndarray) -> np.ndarray:
-        if t.n_classes is not None:
-            s, _ = _math.softmax_margins(raw, t.labels)
-            out = _math.margin_loss(s, self.gamma)
-        elif t.sign is not None:
-            out = _math.margin_loss(raw * t.sign, self.gamma)
-        else:
-            f1, _, _, f0, _, _ = _math.margin_pair(raw, self.gamma, self.hessian)
-            return t.w_pos * f1 + t.w_neg * f0
-        return out if t.row_weight is None else out * t.row_weight
-
-    def _grad_hess(self, t: _Target, raw: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-        """Unchecked grad/hess. ``raw`` may be float32 (converted exactly); ``dtype=np.float32`` rounds the float64
-        results once, which is what LightGBM (``score_t``) and XGBoost (``GradientPair``) store anyway: returning
-        float32 saves the engine a conversion copy and halves the arrays."""
-        if _fast.enabled(raw.size) and (t.n_classes is not None or t.sign is not None):
-            weight = _NO_WEIGHT if t.row_weight is None else t.row_weight
-            if raw.dtype != np.float32 and raw.dtype != np.float64:
-                raw = raw.astype(np.float64)
-            if not (raw.flags.c_contiguous or (raw.ndim == 2 and raw.flags.f_contiguous)):
-                raw = np.ascontiguousarray(raw)
-            code = _fast.hessian_code(self.hessian)
-            if t.n_classes is not None:
-                return _fast.softmax_grad_hess(raw, t.labels, weight, self.gamma, code, dtype)
-            return _fast.binary_grad_hess(raw, t.sign, weight, self.gamma, code, dtype)
-        grad, hess = self._grad_hess_numpy(t, np.asarray(raw, dtype=np.float64))
-        if dtype is not np.float64:
-            grad, hess = grad.astype(dtype), hess.astype(dtype)
-        return grad, hess
-
-    def _grad_hess_numpy(self, t: _Target, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if t.n_classes is not None:
-            return self._softmax_grad_hess(t, raw)
-        if t.sign is None:
-            _, g1, h1, _, g0, h0 = _math.margin_pair(raw, self.gamma, self.hessian)
-            return t.w_pos * g1 - t.w_neg * g0, t.w_pos * h1 + t.w_neg * h0
-        g, h = _math.margin_grad_hess(raw * t.sign, self.gamma, self.hessian)
-        g *= t.sign
-        if t.row_weight is not None:
-            g *= t.row_weight
-            h *= t.row_weight
-        return g, h
-
-    def _softmax_grad_hess(self, t: _Target, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # With r_j = p_j / (1 - p_y) (softmax over the other classes) and g, h the margin derivatives f'(s), f''(s):
-        #   dFL/dz_y = g,          dFL/dz_j = -r_j g
-        #   d2FL/dz_y2 = h,        d2FL/dz_j2 = r_j^2 h - r_j (1 - r_j) g      (g <= 0, so >= 0 whenever h >= 0)
-        rows = np.arange(raw.shape[0])
-        s, log_r = _math.softmax_margins(raw, t.labels)
-        g, h = _math.margin_grad_hess(s, self.gamma, self.hessian)
-        r = np.exp(log_r)
-        # 1 - r_j cancels for the one class that can have r_j > 1/2; sum the other r_i for it instead.
-        top = np.argmax(log_r, axis=1)
-        one_minus_r = 1.0 - r
-        r[rows, top] = 0.0
-        one_minus_r[rows, top] = r.sum(axis=1)
-        r[rows, top] = np.exp(log_r[rows, top])
-        gcol, hcol = g[:, None], h[:, None]
-        grad = -r * gcol
-        hess = r * (r * hcol - one_minus_r * gcol)
-        grad[rows, t.labels] = g
-        hess[rows, t.labels] = h
-        if self.hessian != "exact":
-            np.maximum(hess, _math.TINY, out=hess)
-        if t.row_weight is not None:
-            grad *= t.row_weight[:, None]
-            hess *= t.row_weight[:, None]
-        return grad, hess
 
     # -- public, validated ----------------------------------------------------------------------------------------
     def loss(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> np.ndarray:
@@ -271,7 +145,7 @@ class FocalLoss:
         ``(n_samples, K)`` multiclass.
         """
         target, raw_arr = self._checked(y, raw, sample_weight)
-        return self._loss(target, raw_arr)
+        return target.loss(raw_arr)
 
     def grad_hess(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +154,7 @@ class FocalLoss:
         The hessian follows the ``hessian`` setting. Both are multiplied by ``sample_weight`` if given.
         """
         target, raw_arr = self._checked(y, raw, sample_weight)
-        return self._grad_hess(target, raw_arr)
+        return target.grad_hess(raw_arr)
 
     def grad(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Gradient of the per-sample loss with respect to ``raw`` (raw scores), same shape as ``raw``."""
@@ -293,13 +167,7 @@ class FocalLoss:
     def eval(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Weighted mean focal loss ``sum(w * FL) / sum(w)`` of raw scores ``raw``; a float."""
         target, raw_arr = self._checked(y, raw, sample_weight)
-        return self._eval(target, raw_arr)
-
-    def _eval(self, t: _Target, raw: np.ndarray) -> float:
-        total = float(t.n_samples) if t.sample_weight is None else float(np.sum(t.sample_weight))
-        if not total > 0:
-            raise ValueError(f"sample_weight must have a positive sum to average the loss, got sum={total!r}")
-        return float(np.sum(self._loss(t, raw)) / total)
+        return target.eval(raw_arr)
 
     # -- init score ---------------------------------------------------------------------------------------------
     def init_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None, n_classes: int | None = None
@@ -308,12 +176,13 @@ class FocalLoss:
 
         Binary: a float ``z*``; multiclass: the length-K array of log-probabilities ``log softmax(z*)``
         (``logsumexp`` of it is 0). K comes from ``alpha`` when it is a sequence, else from ``n_classes``, else
-        from the labels (any label above 1 means multiclass with K = max label + 1).
+        from the labels (any label above 1 means multiclass with K = max label + 1; ``n_classes=2`` is binary).
 
         The binary minimiser solves ``A f'(z) = B f'(-z)`` with ``A = sum w alpha_1 y`` and
         ``B = sum w alpha_0 (1 - y)`` (unique: the loss is convex in ``p = sigmoid(z)``), by bracketed root finding;
         gamma = 0 gives the closed form ``log(A / B)``. Multiclass minimises ``sum_k c_k f(s_k)`` over z, with
-        ``c_k`` the alpha-weighted class totals (closed form ``log(c_k / sum c)`` at gamma = 0).
+        ``c_k`` the alpha-weighted class totals (closed form ``log(c_k / sum c)`` at gamma = 0). It depends on the
+        data only through the class totals: see :meth:`init_score_from_totals`.
         """
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or y_arr.shape[0] == 0:
@@ -324,66 +193,22 @@ class FocalLoss:
                 n_classes = int(finite.max()) + 1
         if n_classes == 2 and self.n_classes is None:
             n_classes = None
-        t = self.prepare_target(y_arr, sample_weight, n_classes)
-        if t.n_classes is None:
-            return self._binary_init(t)
-        return self._softmax_init(t)
+        return self.prepare_target(y_arr, sample_weight, n_classes).init_score()
 
-    def _binary_init(self, t: _Target) -> float:
-        if t.sign is not None:
-            w = np.ones(t.n_samples) if t.row_weight is None else t.row_weight
-            a = float(np.sum(w[t.sign > 0]))
-            b = float(np.sum(w[t.sign < 0]))
-        else:
-            a, b = float(np.sum(t.w_pos)), float(np.sum(t.w_neg))
-        if not (a > 0 and b > 0):
-            raise ValueError(
-                "init_score needs positive (alpha- and sample-) weight on both classes; the loss-minimising score is "
-                f"infinite otherwise. Got weighted positives={a!r}, weighted negatives={b!r}"
-            )
-        z0 = float(np.log(a) - np.log(b))
-        if self.gamma == 0.0:
-            return z0
+    def init_score_from_totals(self, totals: ArrayLike, n_classes: int | None = None) -> float | np.ndarray:
+        """:meth:`init_score` from the sample weight of each class alone (alpha is applied here).
 
-        def slope(z: float) -> float:
-            _, g1, _, _, g0, _ = _math.margin_pair(np.array([z]), self.gamma, "exact")
-            return float(a * g1[0] - b * g0[0])
-
-        lo, hi = z0 - 1.0, z0 + 1.0
-        while slope(lo) > 0:
-            lo -= 2.0 * (hi - lo)
-        while slope(hi) < 0:
-            hi += 2.0 * (hi - lo)
-        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-    def _softmax_init(self, t: _Target) -> np.ndarray:
-        k = t.n_classes
-        w = np.ones(t.n_samples) if t.row_weight is None else t.row_weight
-        totals = np.bincount(t.labels, weights=w, minlength=k)
-        if np.any(totals <= 0):
-            missing = [int(i) for i in np.flatnonzero(totals <= 0)]
-            raise ValueError(
-                f"init_score needs positive (alpha- and sample-) weight on every class; classes {missing} have none, "
-                "so the loss-minimising score is -inf for them"
-            )
-        c = totals / totals.sum()
-        start = np.log(c)
-        if self.gamma == 0.0:
-            return start - logsumexp(start)
-        grid_target = _Target(k, k, labels=np.arange(k), row_weight=c)
-
-        def total_and_grad(free: np.ndarray) -> tuple[float, np.ndarray]:
-            raw = np.tile(np.concatenate([[0.0], free]), (k, 1))
-            grad = self._softmax_grad_hess(grid_target, raw)[0]
-            return float(np.sum(self._loss(grid_target, raw))), grad.sum(axis=0)[1:]
-
-        free0 = start[1:] - start[0]
-        res = optimize.minimize(total_and_grad, free0, jac=True, method="BFGS", options={"gtol": 1e-13})
-        # Polish: the stationarity equations have a unique root; hybr reaches it to ~1e-14.
-        root = optimize.root(lambda x: total_and_grad(x)[1], res.x, method="hybr", options={"xtol": 1e-14})
-        best = root.x if root.success else res.x
-        z = np.concatenate([[0.0], best])
-        return z - logsumexp(z)
+        ``totals``: binary (``n_classes=None`` and alpha not a sequence) ``[negatives, positives]``; softmax ``(K,)``
+        with ``n_classes=K`` (or K = len(alpha)). Partial totals add up, so a distributed training sums each
+        partition's ``class_totals()`` and solves once.
+        """
+        task = self.task(n_classes)
+        arr = as_float_array(totals, "totals", (1,))
+        expected = 2 if task.n_classes is None else task.n_classes
+        if arr.shape[0] != expected or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"totals must be {expected} finite weights >= 0 (one per class"
+                             f"{', negatives first' if task.n_classes is None else ''}), got totals={arr.tolist()!r}")
+        return task.init_score_from_totals(arr)
 
     # -- probabilities -------------------------------------------------------------------------------------------
     def predict_proba(self, raw: ArrayLike, calibrate: bool = True) -> np.ndarray:
@@ -404,21 +229,277 @@ class FocalLoss:
         increasing in each class's raw score (``phi`` is convex, so rankings are unchanged) and the identity at
         gamma = 0 with ``alpha=None``.
         """
-        raw_arr = self._raw_classes(raw)
-        if raw_arr.ndim == 1:
-            if not calibrate:
-                return np.column_stack([expit(-raw_arr), expit(raw_arr)])
-            logit = _math.log_abs_dphi(-raw_arr, self.gamma) - _math.log_abs_dphi(raw_arr, self.gamma)
-            if self.alpha is not None:
-                logit += np.log(1.0 - self.alpha) - np.log(self.alpha)
-            return np.column_stack([expit(-logit), expit(logit)])
+        task, raw_arr = self._task_of_raw(raw)
+        return task.predict_proba(raw_arr, calibrate)
+
+
+# -- the two tasks, fixed when resolved ------------------------------------------------------------------------------
+class _Task:
+    """Binary (sigmoid) or softmax(K) focal loss: made once by :meth:`FocalLoss.task` and then never re-decided.
+
+    ``n_classes`` is None for the binary task and K for softmax; ``prepare_target`` validates labels and weights into
+    a target object that owns the per-round math.
+    """
+
+    n_classes: int | None
+
+    def __init__(self, loss: FocalLoss) -> None:
+        self.loss = loss
+        self.gamma = loss.gamma
+        self.mode = Hessian[loss.hessian.upper()]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.loss!r}, n_classes={self.n_classes!r})"
+
+
+class _Binary(_Task):
+    n_classes = None
+
+    def __init__(self, loss: FocalLoss) -> None:
+        super().__init__(loss)
+        self.alpha_pos, self.alpha_neg = (1.0, 1.0) if loss.alpha is None else (loss.alpha, 1.0 - loss.alpha)
+
+    def check_raw(self, raw: Any) -> np.ndarray:
+        return check_raw(raw, None)
+
+    def prepare_target(self, y: Any, sample_weight: Any) -> _BinaryTarget | _SoftBinaryTarget:
+        y_arr, hard = check_binary_labels(y)
+        w = check_sample_weight(sample_weight, y_arr.shape[0])
+        if not hard:
+            return _SoftBinaryTarget(self, y_arr, w)
+        # int8: 1 byte per row instead of 8; the kernels multiply by it exactly.
+        sign = np.where(y_arr > 0, np.int8(1), np.int8(-1))
+        row_weight = None
+        if self.loss.alpha is not None:
+            row_weight = np.where(sign > 0, self.alpha_pos, self.alpha_neg)
+            if w is not None:
+                row_weight *= w
+        elif w is not None:
+            row_weight = w
+        return _BinaryTarget(self, sign, row_weight, w)
+
+    def init_score_from_totals(self, totals: np.ndarray) -> float:
+        """The constant raw score minimising ``A f(z) + B f(-z)``: ``A = alpha_1 * totals[1]`` (positives),
+        ``B = alpha_0 * totals[0]`` (negatives); solves ``A f'(z) = B f'(-z)`` (unique: the loss is convex in
+        ``p = sigmoid(z)``) by bracketed root finding; gamma = 0 gives ``log(A / B)``."""
+        a = self.alpha_pos * float(totals[1])
+        b = self.alpha_neg * float(totals[0])
+        if not (a > 0 and b > 0):
+            raise ValueError(
+                "init_score needs positive (alpha- and sample-) weight on both classes; the loss-minimising score is "
+                f"infinite otherwise. Got weighted positives={a!r}, weighted negatives={b!r}"
+            )
+        z0 = float(np.log(a) - np.log(b))
+        if self.gamma == 0.0:
+            return z0
+
+        def slope(z: float) -> float:
+            _, g1, _, _, g0, _ = _math.margin_pair(np.array([z]), self.gamma, Hessian.EXACT)
+            return float(a * g1[0] - b * g0[0])
+
+        lo, hi = z0 - 1.0, z0 + 1.0
+        while slope(lo) > 0:
+            lo -= 2.0 * (hi - lo)
+        while slope(hi) < 0:
+            hi += 2.0 * (hi - lo)
+        return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+    def predict_proba(self, raw: np.ndarray, calibrate: bool) -> np.ndarray:
         if not calibrate:
-            return softmax(raw_arr, axis=1)
-        class_alpha = self._class_alpha(raw_arr.shape[1])
-        if np.any(class_alpha == 0):
+            return np.column_stack([expit(-raw), expit(raw)])
+        logit = _math.log_abs_dphi(-raw, self.gamma) - _math.log_abs_dphi(raw, self.gamma)
+        if self.loss.alpha is not None:
+            logit += np.log(1.0 - self.loss.alpha) - np.log(self.loss.alpha)
+        return np.column_stack([expit(-logit), expit(logit)])
+
+
+class _Softmax(_Task):
+    def __init__(self, loss: FocalLoss, n_classes: int) -> None:
+        super().__init__(loss)
+        if isinstance(loss.alpha, float):
+            raise ValueError(
+                f"alpha={loss.alpha!r} is a binary weight; multiclass focal loss (K={n_classes}) needs alpha=None "
+                "or a sequence of K class weights"
+            )
+        if loss.alpha is not None and len(loss.alpha) != n_classes:
+            raise ValueError(f"alpha must have one weight per class (K={n_classes}), got alpha={loss.alpha!r}")
+        self.n_classes = n_classes
+        self.class_alpha = np.ones(n_classes) if loss.alpha is None else np.asarray(loss.alpha)
+
+    def check_raw(self, raw: Any) -> np.ndarray:
+        return check_raw(raw, self.n_classes)
+
+    def prepare_target(self, y: Any, sample_weight: Any) -> _SoftmaxTarget:
+        labels = check_multiclass_labels(y, self.n_classes)
+        w = check_sample_weight(sample_weight, labels.shape[0])
+        row_weight = None
+        if self.loss.alpha is not None or w is not None:
+            row_weight = self.class_alpha[labels] * (1.0 if w is None else w)
+        return _SoftmaxTarget(self, labels, row_weight, w)
+
+    def init_score_from_totals(self, totals: np.ndarray) -> np.ndarray:
+        """Log-probabilities ``log softmax(z*)`` of the constant raw score minimising ``sum_k c_k f(s_k)``, with
+        ``c_k = alpha_k * totals[k]`` (closed form ``log(c_k / sum c)`` at gamma = 0)."""
+        k = self.n_classes
+        weighted = self.class_alpha * totals
+        if np.any(weighted <= 0):
+            missing = [int(i) for i in np.flatnonzero(weighted <= 0)]
+            raise ValueError(
+                f"init_score needs positive (alpha- and sample-) weight on every class; classes {missing} have none, "
+                "so the loss-minimising score is -inf for them"
+            )
+        c = weighted / weighted.sum()
+        start = np.log(c)
+        if self.gamma == 0.0:
+            return start - logsumexp(start)
+        labels = np.arange(k)
+        grid = _SoftmaxTarget(self, labels, c, None)
+
+        def total_and_grad(free: np.ndarray) -> tuple[float, np.ndarray]:
+            raw = np.tile(np.concatenate([[0.0], free]), (k, 1))
+            grad = _math.softmax_grad_hess(raw, labels, c, self.gamma, self.mode)[0]
+            return float(np.sum(grid.loss(raw))), grad.sum(axis=0)[1:]
+
+        free0 = start[1:] - start[0]
+        res = optimize.minimize(total_and_grad, free0, jac=True, method="BFGS", options={"gtol": 1e-13})
+        # Polish: the stationarity equations have a unique root; hybr reaches it to ~1e-14.
+        root = optimize.root(lambda x: total_and_grad(x)[1], res.x, method="hybr", options={"xtol": 1e-14})
+        best = root.x if root.success else res.x
+        z = np.concatenate([[0.0], best])
+        return z - logsumexp(z)
+
+    def predict_proba(self, raw: np.ndarray, calibrate: bool) -> np.ndarray:
+        if not calibrate:
+            return softmax(raw, axis=1)
+        if np.any(self.class_alpha == 0):
             raise ValueError(
                 f"calibrated probabilities need every alpha > 0 (a class of weight 0 carries no information), "
-                f"got alpha={self.alpha!r}; use calibrate=False"
+                f"got alpha={self.loss.alpha!r}; use calibrate=False"
             )
-        logits = -_math.log_abs_dphi(_math.softmax_all_margins(raw_arr), self.gamma) - np.log(class_alpha)
+        logits = -_math.log_abs_dphi(_math.softmax_all_margins(raw), self.gamma) - np.log(self.class_alpha)
         return softmax(logits, axis=1)
+
+
+# -- validated targets: what a training computes every round --------------------------------------------------------
+class _TargetBase:
+    """Validated labels and weights of one task, made once per training by :meth:`FocalLoss.prepare_target` and
+    reused every boosting round. Methods take raw scores of the task's shape (``(n,)`` binary, ``(n, K)`` softmax)
+    that the caller has checked (float64, or float32 for :meth:`grad_hess`), and do no validation."""
+
+    task: _Task
+    n_samples: int
+    sample_weight: np.ndarray | None
+
+    @property
+    def n_classes(self) -> int | None:
+        return self.task.n_classes
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        """Per-row focal loss times alpha and sample weight, ``(n,)``."""
+        raise NotImplementedError
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and (diagonal) hessian w.r.t. ``raw``, raw's shape, weights applied, in ``dtype`` (float32:
+        the float64 values rounded once). ``small``: the numba kernels even for small arrays (see ``_kernels``)."""
+        raise NotImplementedError
+
+    def weight_total(self) -> float:
+        return float(self.n_samples) if self.sample_weight is None else float(np.sum(self.sample_weight))
+
+    def weighted_sum(self, raw: np.ndarray) -> tuple[float, float]:
+        """``(sum of w * FL, sum of w)``: the two numbers whose ratio is :meth:`eval`, additive over chunks and
+        workers."""
+        return float(np.sum(self.loss(raw))), self.weight_total()
+
+    def eval(self, raw: np.ndarray) -> float:
+        """Weighted mean focal loss ``sum(w * FL) / sum(w)``."""
+        total, weight = self.weighted_sum(raw)
+        if not weight > 0:
+            raise ValueError(f"sample_weight must have a positive sum to average the loss, got sum={weight!r}")
+        return total / weight
+
+    def class_totals(self) -> np.ndarray:
+        """Sample weight of each class (alpha not applied): binary ``[negatives, positives]`` (soft labels count
+        ``w (1 - y)`` and ``w y``), softmax ``(K,)``. :meth:`FocalLoss.init_score_from_totals` takes these."""
+        raise NotImplementedError
+
+    def init_score(self) -> float | np.ndarray:
+        """The loss-minimising constant raw score of these labels and weights (see :meth:`FocalLoss.init_score`)."""
+        return self.task.init_score_from_totals(self.class_totals())
+
+
+class _BinaryTarget(_TargetBase):
+    """Hard 0/1 labels: ``sign = 2y - 1`` (int8) and ``row_weight = alpha_t * sample_weight`` (None when all 1)."""
+
+    def __init__(self, task: _Binary, sign: np.ndarray, row_weight: np.ndarray | None,
+                 sample_weight: np.ndarray | None) -> None:
+        self.task, self.sign, self.row_weight, self.sample_weight = task, sign, row_weight, sample_weight
+        self.n_samples = sign.shape[0]
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        out = _math.margin_loss(raw * self.sign, self.task.gamma)
+        return out if self.row_weight is None else out * self.row_weight
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return _kernels.binary_grad_hess(raw, self.sign, self.row_weight, self.task.gamma, self.task.mode, dtype,
+                                         small)
+
+    def class_totals(self) -> np.ndarray:
+        positive = self.sign > 0
+        if self.sample_weight is None:
+            n_pos = float(np.count_nonzero(positive))
+            return np.array([self.n_samples - n_pos, n_pos])
+        return np.array([np.sum(self.sample_weight[~positive]), np.sum(self.sample_weight[positive])])
+
+
+class _SoftBinaryTarget(_TargetBase):
+    """Soft labels in [0, 1]: ``w_pos = y alpha_1 w`` and ``w_neg = (1 - y) alpha_0 w``."""
+
+    def __init__(self, task: _Binary, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        self.task, self.sample_weight, self.n_samples = task, sample_weight, y.shape[0]
+        ones = np.ones_like(y) if sample_weight is None else sample_weight
+        self.w_pos = ones * y * task.alpha_pos
+        self.w_neg = ones * (1.0 - y) * task.alpha_neg
+        self._totals = np.array([np.sum(ones * (1.0 - y)), np.sum(ones * y)])
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        f1, _, _, f0, _, _ = _math.margin_pair(raw, self.task.gamma, self.task.mode)
+        return self.w_pos * f1 + self.w_neg * f0
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        grad, hess = _math.binary_soft_grad_hess(np.asarray(raw, dtype=np.float64), self.w_pos, self.w_neg,
+                                                 self.task.gamma, self.task.mode)
+        return (grad, hess) if dtype is np.float64 else (grad.astype(dtype), hess.astype(dtype))
+
+    def class_totals(self) -> np.ndarray:
+        return self._totals.copy()
+
+
+class _SoftmaxTarget(_TargetBase):
+    """Integer labels 0..K-1 and ``row_weight = alpha[label] * sample_weight`` (None when all 1)."""
+
+    def __init__(self, task: _Softmax, labels: np.ndarray, row_weight: np.ndarray | None,
+                 sample_weight: np.ndarray | None) -> None:
+        self.task, self.labels, self.row_weight, self.sample_weight = task, labels, row_weight, sample_weight
+        self.n_samples = labels.shape[0]
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        s, _ = _math.softmax_margins(raw, self.labels)
+        out = _math.margin_loss(s, self.task.gamma)
+        return out if self.row_weight is None else out * self.row_weight
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return _kernels.softmax_grad_hess(raw, self.labels, self.row_weight, self.task.gamma, self.task.mode, dtype,
+                                          small)
+
+    def class_totals(self) -> np.ndarray:
+        return np.bincount(self.labels, weights=self.sample_weight, minlength=self.task.n_classes).astype(np.float64)
+
+
+Target = _BinaryTarget | _SoftBinaryTarget | _SoftmaxTarget
+
+

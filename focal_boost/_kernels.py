@@ -1,0 +1,155 @@
+"""The one place that picks the per-round kernel: numpy (``_math``) or numba (``_fast_kernels``), same numbers.
+
+- An array of ``SWITCH.min_size`` raw scores or more takes the numba path when numba is installed (numba is
+  imported on the first such array: ~0.5-1.5 s once per process, loading the cached machine code). Callers that
+  make very many small calls, such as CatBoost's objective on chunks of a few hundred rows, pass ``small=True`` to
+  take it at any size.
+- The numba kernels release the GIL; arrays of ``2 * SWITCH.parallel_min_rows`` rows or more are split in equal row
+  ranges over the calling thread and a few worker threads (``SWITCH.threads``, default: the CPUs this process may
+  use). Plain Python threads, not numba's OpenMP pool: idle workers sleep instead of spinning, which matters beside
+  an engine that brings its own OpenMP runtime (XGBoost's wheel bundles a libgomp of its own).
+- Without numba, or with ``FOCAL_BOOST_DISABLE_NUMBA=1``, ``AVAILABLE`` is False and numpy is used everywhere.
+  ``set_enabled(False)`` switches numba off at run time (the tests compare both paths).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _math
+from ._math import Hessian
+
+__all__ = ["AVAILABLE", "SWITCH", "binary_grad_hess", "set_enabled", "softmax_grad_hess", "uses_compiled"]
+
+AVAILABLE = importlib.util.find_spec("numba") is not None and os.environ.get(
+    "FOCAL_BOOST_DISABLE_NUMBA", ""
+) in ("", "0")
+
+
+@dataclass
+class Switch:
+    """When the numba path runs. ``min_size``: below this many raw scores numpy costs about the same per call and
+    loading numba is not worth it. ``parallel_min_rows``: each worker thread gets at least this many rows.
+    ``threads``: worker threads for large arrays, the calling thread included (None: the CPUs this process may
+    run on)."""
+
+    enabled: bool = AVAILABLE
+    min_size: int = 50_000
+    parallel_min_rows: int = 50_000
+    threads: int | None = None
+
+
+SWITCH = Switch()
+
+
+def set_enabled(flag: bool) -> bool:
+    """Turn the numba path on/off (only on when numba is installed); returns the previous setting."""
+    previous = SWITCH.enabled
+    SWITCH.enabled = bool(flag) and AVAILABLE
+    return previous
+
+
+def uses_compiled(size: int, small: bool = False) -> bool:
+    """Whether an array of ``size`` raw scores takes the numba path (``small``: at any size)."""
+    return SWITCH.enabled and (small or size >= SWITCH.min_size)
+
+
+def _kernel_raw(raw: np.ndarray) -> np.ndarray:
+    # The numba kernels read float32/float64, C-ordered (or Fortran-ordered 2-D) arrays without a copy.
+    if raw.dtype != np.float32 and raw.dtype != np.float64:
+        raw = raw.astype(np.float64)
+    if not (raw.flags.c_contiguous or (raw.ndim == 2 and raw.flags.f_contiguous)):
+        raw = np.ascontiguousarray(raw)
+    return raw
+
+
+def _numpy_result(grad: np.ndarray, hess: np.ndarray, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    if dtype is np.float64:
+        return grad, hess
+    return grad.astype(dtype), hess.astype(dtype)
+
+
+def binary_grad_hess(raw: np.ndarray, sign: np.ndarray, weight: np.ndarray | None, gamma: float, hessian: Hessian,
+                     dtype: Any = np.float64, small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``_math.binary_grad_hess`` on the chosen backend; ``dtype=np.float32`` rounds the float64 results once
+    (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway)."""
+    if uses_compiled(raw.size, small):
+        return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _run_rows)
+    return _numpy_result(*_math.binary_grad_hess(np.asarray(raw, dtype=np.float64), sign, weight, gamma, hessian),
+                         dtype)
+
+
+def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | None, gamma: float,
+                      hessian: Hessian, dtype: Any = np.float64, small: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered)."""
+    if uses_compiled(raw.size, small):
+        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _run_rows)
+    return _numpy_result(*_math.softmax_grad_hess(np.asarray(raw, dtype=np.float64), labels, weight, gamma,
+                                                  hessian), dtype)
+
+
+def _compiled() -> Any:
+    from . import _fast_kernels  # imports numba (~0.5 s) and loads the cached machine code
+
+    return _fast_kernels
+
+
+# -- threads ------------------------------------------------------------------------------------------------------
+class _Pool:
+    """Worker threads for the row ranges, started on first use; a forked child starts its own (it has none of the
+    parent's threads)."""
+
+    def __init__(self) -> None:
+        self.executor: ThreadPoolExecutor | None = None
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, n_threads: int) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.executor is None or self.size != n_threads:
+                if self.executor is not None:
+                    self.executor.shutdown(wait=False)
+                self.size = n_threads
+                # Idle workers wait on a lock (no spinning), so they cost nothing between rounds.
+                self.executor = ThreadPoolExecutor(max_workers=max(1, n_threads - 1), thread_name_prefix="focal_boost")
+            return self.executor
+
+    def forget(self) -> None:
+        self.executor, self.size, self.lock = None, 0, threading.Lock()
+
+
+_POOL = _Pool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOL.forget)
+
+
+def _n_threads() -> int:
+    if SWITCH.threads is not None:
+        return max(1, int(SWITCH.threads))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_rows(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
+    """Run ``kernel(*args, start, stop)`` over rows ``0:n``: in one call below ``2 * parallel_min_rows`` rows,
+    else in equal ranges over the calling thread and the workers, each at least ``parallel_min_rows`` rows."""
+    n_threads = min(_n_threads(), max(1, n // SWITCH.parallel_min_rows))
+    if n_threads <= 1:
+        kernel(*args, 0, n)
+        return
+    bounds = [n * i // n_threads for i in range(n_threads + 1)]
+    pool = _POOL.get(_n_threads())
+    futures = [pool.submit(kernel, *args, bounds[i], bounds[i + 1]) for i in range(1, n_threads)]
+    kernel(*args, bounds[0], bounds[1])  # the calling thread takes the first range
+    for future in futures:
+        future.result()
