@@ -199,8 +199,12 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
             if X.shape[0] == 0:
                 raise ValueError(f"X must have at least one sample, got shape {X.shape}")
             return X
-        return validate_data(self, X, reset=reset, accept_sparse=list(self._sparse_formats) or False,
-                             dtype="numeric", ensure_all_finite="allow-nan")
+        return self._engine_input(validate_data(self, X, reset=reset, accept_sparse=list(self._sparse_formats) or False,
+                                                dtype="numeric", ensure_all_finite="allow-nan"))
+
+    def _engine_input(self, X: Any) -> Any:
+        """Validated ``X`` in a form the engine reads (engines override to convert what they cannot)."""
+        return X
 
     def _check_calibrate(self) -> bool:
         if not isinstance(self.calibrate, (bool, np.bool_)):

@@ -37,11 +37,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from sklearn.utils.validation import check_is_fitted
 
-from . import _fast
-from ._sklearn import FocalClassifierBase
-from .loss import FocalLoss
+from ._adapter import TargetCache, check_loss
+from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
+from .loss import FocalLoss, Target
 
 __all__ = ["FocalCatBoostClassifier", "FocalMetric", "FocalObjective", "builtin_loss_function"]
 
@@ -53,70 +53,52 @@ _CACHE_MAX_ROWS = 4_000_000
 _COMPILED_MIN_WORK = 10_000_000
 
 
-class _TargetCache:
-    """Prepared targets (``FocalLoss.prepare_target``) keyed on the bytes of a chunk's labels and weights.
-
-    CatBoost hands the same chunks of the same label buffer to the objective every iteration, as new numpy views.
-    Keying on content (not on identity or address) can never return a stale target; the key costs one copy of the
-    chunk, far less than re-validating it.
-    """
-
-    __slots__ = ("_items", "_rows")
-
-    def __init__(self) -> None:
-        self._items: dict[Any, Any] = {}
-        self._rows = 0
-
-    def get(self, loss: FocalLoss, targets: np.ndarray, weights: np.ndarray | None, n_classes: int | None) -> Any:
-        key = (targets.tobytes(), None if weights is None else weights.tobytes(), n_classes)
-        hit = self._items.get(key)
-        if hit is None:
-            hit = loss.prepare_target(targets, weights, n_classes)
-            if self._rows + hit.n_samples > _CACHE_MAX_ROWS:
-                self.clear()
-            self._items[key] = hit
-            self._rows += hit.n_samples
-        return hit
-
-    def clear(self) -> None:
-        self._items.clear()
-        self._rows = 0
+def _unchanged(old: tuple[Any, Any], new: tuple[Any, Any]) -> bool:
+    return True  # the key is the chunk's content
 
 
 class _CatBoostCallable:
-    """Shared state of the objective and the metric: the loss and a prepared-target cache (not pickled)."""
+    """Shared state of the objective and the metric: the loss, its task (``n_classes``: None binary, K softmax)
+    and a prepared-target cache keyed on the CONTENT of a chunk's labels and weights (not pickled).
+
+    CatBoost hands the same chunks of the same label buffer to the objective every iteration, as new numpy views,
+    so identity or address cannot key them; the key costs one copy of the chunk, far less than re-validating it.
+    ``compiled=True`` asks for the numba kernels at any chunk size (see ``focal_boost._kernels``).
+    """
 
     # catboost 1.2.10 tries numba.njit on protocol methods unless the object has a ``no_jit`` attribute; ours use
     # ``self``, so the attempt could only fail (with a warning per method).
     no_jit = True
 
-    def __init__(self, loss: FocalLoss) -> None:
-        if not isinstance(loss, FocalLoss):
-            raise ValueError(f"loss must be a focal_boost.FocalLoss, got loss={loss!r}")
-        self.loss = loss
-        self._cache = _TargetCache()
+    def __init__(self, loss: FocalLoss, n_classes: int | None = None, compiled: bool = False) -> None:
+        self.loss = check_loss(loss)
+        self.task = self.loss.task(n_classes)
+        self.compiled = bool(compiled)
+        self._cache = TargetCache(self.loss, self.task.n_classes, _unchanged, max_rows=_CACHE_MAX_ROWS)
 
-    def _target(self, targets: np.ndarray, weights: np.ndarray | None, n_classes: int | None) -> Any:
-        if n_classes is None and self.loss.n_classes is not None:
-            raise ValueError(
-                f"loss has alpha={self.loss.alpha!r} (K={self.loss.n_classes} classes) but CatBoost is training a "
-                f"one-dimensional (binary) model; pass classes_count={self.loss.n_classes} to CatBoost"
-            )
-        return self._cache.get(self.loss, targets, weights, n_classes)
+    def _target(self, targets: np.ndarray, weights: np.ndarray | None) -> Target:
+        key = (targets.tobytes(), None if weights is None else weights.tobytes())
+        return self._cache.get(key, targets, weights)
+
+    def _check_dimension(self, n_dims: int) -> None:
+        expected = 1 if self.task.n_classes is None else self.task.n_classes
+        if n_dims != expected:
+            raise ValueError(f"CatBoost is training a model with {n_dims} raw score(s) per row but the loss is "
+                             f"{'binary' if self.task.n_classes is None else f'{expected}-class'}; give "
+                             f"n_classes={n_dims if n_dims > 1 else None} (and CatBoost classes_count) to match")
 
     def clear_cache(self) -> None:
         """Drop the prepared targets (they are rebuilt on demand)."""
         self._cache.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss}
+        return {"loss": self.loss, "n_classes": self.task.n_classes, "compiled": self.compiled}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.loss = state["loss"]
-        self._cache = _TargetCache()
+        self.__init__(state["loss"], state.get("n_classes"), state.get("compiled", False))  # type: ignore[misc]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, n_classes={self.task.n_classes!r})"
 
 
 class FocalObjective(_CatBoostCallable):
@@ -134,8 +116,8 @@ class FocalObjective(_CatBoostCallable):
         ``approxes``: raw scores, shape ``(n,)``; ``targets``: labels ``(n,)``; ``weights``: ``(n,)`` or ``None``.
         Returns an ``(n, 2)`` float64 array of ``(-grad, -hess)``, sample weights applied.
         """
-        target = self._target(targets, weights, None)
-        grad, hess = self.loss._grad_hess(target, approxes)
+        self._check_dimension(1)
+        grad, hess = self._target(targets, weights).grad_hess(approxes, small=self.compiled)
         out = np.empty((grad.shape[0], 2))
         np.negative(grad, out=out[:, 0])
         np.negative(hess, out=out[:, 1])
@@ -150,8 +132,9 @@ class FocalObjective(_CatBoostCallable):
         Returns ``-grad`` (length K) and ``-diag(hess)`` (K x K; CatBoost reads the upper triangle).
         """
         n_classes = approx.shape[0]
-        prepared = self._target(np.array([target]), np.array([weight]), n_classes)
-        grad, hess = self.loss._grad_hess(prepared, approx.reshape(1, n_classes))
+        self._check_dimension(n_classes)
+        prepared = self._target(np.array([target]), np.array([weight]))
+        grad, hess = prepared.grad_hess(approx.reshape(1, n_classes), small=self.compiled)
         return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
 
 
@@ -174,13 +157,9 @@ class FocalMetric(_CatBoostCallable):
         ``approxes``: one array of raw scores per model dimension (1 for binary, K for multiclass), each ``(n,)``;
         ``target``: labels ``(n,)``; ``weight``: ``(n,)`` or ``None``.
         """
-        if len(approxes) == 1:
-            raw, n_classes = approxes[0], None
-        else:
-            raw, n_classes = np.column_stack(approxes), len(approxes)
-        prepared = self._target(target, weight, n_classes)
-        total = prepared.n_samples if prepared.sample_weight is None else np.sum(prepared.sample_weight)
-        return float(np.sum(self.loss._loss(prepared, raw))), float(total)
+        self._check_dimension(len(approxes))
+        raw = approxes[0] if len(approxes) == 1 else np.column_stack(approxes)
+        return self._target(target, weight).weighted_sum(raw)
 
     def get_final_error(self, error: float, weight: float) -> float:
         """The weighted mean ``error / weight``."""
@@ -283,101 +262,10 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     classes_, n_classes_, n_features_in_, init_score_, loss_
     """
 
-    def fit(
-        self,
-        X: Any,
-        y: ArrayLike,
-        sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        eval_sample_weight: Sequence[ArrayLike | None] | None = None,
-    ) -> FocalCatBoostClassifier:
-        """Train on ``X`` (n_samples, n_features) and labels ``y`` (any class labels); returns self.
+    _sparse_formats = ("csr",)
+    _IMPORTANCE_TYPES = ("FeatureImportance", "PredictionValuesChange")
 
-        ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` training stops on the focal metric
-        of the last one. ``sample_weight`` / ``eval_sample_weight``: non-negative row weights.
-        """
-        from catboost import CatBoost, Pool
-
-        params = self._catboost_params()
-        n_rows = _n_rows(X)
-        if n_rows != len(y):
-            raise ValueError(f"X and y must have the same number of samples, got len(X)={n_rows} and len(y)={len(y)}")
-        y_enc, weight = self._prepare_fit(y, sample_weight)
-        evals = self._encode_eval_set(eval_set, eval_sample_weight)
-        self.n_features_in_ = _n_features(X)
-        for i, (x_val, _, _) in enumerate(evals):
-            if _n_features(x_val) != self.n_features_in_:
-                raise ValueError(
-                    f"eval_set[{i}] has {_n_features(x_val)} features, X has {self.n_features_in_}"
-                )
-
-        n_classes = self.n_classes_ if self._softmax else None
-        if n_classes == 2:
-            # catboost 1.2.10 gives a two-class model one raw score whatever classes_count says, so the two-column
-            # softmax loss that a 2-element alpha selects cannot be trained.
-            raise ValueError(
-                f"alpha={self.alpha!r} selects the softmax loss for 2 classes, which CatBoost cannot train (it keeps "
-                "one raw score for two classes); give alpha as a float (weight of the positive class) or None"
-            )
-        if n_classes is not None:
-            params["classes_count"] = n_classes
-        builtin = None if self._softmax else builtin_loss_function(self.loss_, params)
-        if builtin is not None:
-            # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
-            # to "No" for a Python objective; pin the Python objective's default so both paths train the same model.
-            params.setdefault("leaf_estimation_backtracking", "No")
-        objective = builtin if builtin is not None else FocalObjective(self.loss_)
-        metric = params.pop("eval_metric", None)
-        if metric is None:
-            # The builtin Focal metric is the same weighted mean focal loss (checked in the tests), also beside the
-            # Python objective (the metric does not depend on the hessian setting); unlike a Python metric it can
-            # skip the learn set, which CatBoost 1.2.10 otherwise evaluates in Python every iteration (~6% of a
-            # training's time with the Python objective).
-            builtin_metric = None if self._softmax else _builtin_focal_name(self.loss_, params)
-            metric = FocalMetric(self.loss_) if builtin_metric is None else f"{builtin_metric};hints=skip_train~true"
-        params["loss_function"] = objective
-        params["eval_metric"] = metric
-
-        # catboost 1.2.10 stores Pool baselines as float32: training starts from the init score rounded to float32,
-        # so that rounded value is what the model stores as its bias (|difference| <= 6e-8 * |init_score_|).
-        init = np.asarray(self.init_score_, dtype=np.float32).astype(np.float64)
-
-        def pool(x: Any, labels: np.ndarray, w: np.ndarray | None) -> Any:
-            baseline = np.tile(init, (_n_rows(x), 1)) if n_classes is not None else np.full(_n_rows(x), float(init))
-            return Pool(x, label=labels.astype(np.float64), weight=w, baseline=baseline,
-                        cat_features=params.get("cat_features"), text_features=params.get("text_features"))
-
-        train_pool = pool(X, y_enc, weight)
-        eval_pools = [pool(x_val, y_val, w_val) for x_val, y_val, w_val in evals]
-        fit_params = {k: v for k, v in params.items() if k not in ("cat_features", "text_features")}
-        model = CatBoost(fit_params)
-        # CatBoost 1.2.10 calls a Python objective on chunks of a few hundred rows (binary) or on one row at a time
-        # (multiclass), about twice per row and iteration: per-call overhead dominates, which the single-threaded
-        # numba kernels cut (see focal_boost._fast). Loading numba costs ~0.5-1.5 s once per process, so it is only
-        # asked for when the training is large enough to earn it back.
-        work = _n_rows(X) * int(params.get("iterations", 1000))
-        compiled = (builtin is None and (self._softmax or work >= _COMPILED_MIN_WORK)
-                    and _fast.use_for_small_arrays(True))
-        try:
-            model.fit(train_pool, eval_set=eval_pools or None)
-        finally:
-            if compiled:
-                _fast.use_for_small_arrays(False)
-            for obj in (objective, metric):
-                if isinstance(obj, _CatBoostCallable):
-                    obj.clear_cache()
-        # Pool baselines are not part of a CatBoost model (1.2.10): store the init score (the baseline training
-        # started from) as the model's bias, so plain CatBoost's RawFormulaVal includes it. Training used
-        # boost_from_average=False, so the bias was 0 and the scale 1.
-        scale, bias = model.get_scale_and_bias()
-        model.set_scale_and_bias(scale, (np.asarray(bias, dtype=np.float64) + init).tolist()
-                                 if n_classes is not None else float(bias) + float(init))
-        self.model_ = model
-        self.builtin_loss_ = builtin
-        self.best_iteration_ = model.get_best_iteration() if evals else model.tree_count_ - 1
-        return self
-
-    def _catboost_params(self) -> dict[str, Any]:
+    def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
         for name, reason in _RESERVED.items():
             if name in params and not (name == "boost_from_average" and params[name] is False):
@@ -389,29 +277,119 @@ class FocalCatBoostClassifier(FocalClassifierBase):
                         f"give either {alias}={params[alias]!r} or {name}={params[name]!r}, not both (same parameter)"
                     )
                 params[name] = params.pop(alias)
+        importance_type = params.pop("importance_type", "FeatureImportance")
+        if importance_type not in self._IMPORTANCE_TYPES:
+            raise ValueError(f"importance_type must be one of {self._IMPORTANCE_TYPES}, got "
+                             f"importance_type={importance_type!r}")
+        iterations = check_rounds(params.get("iterations", 1000), "iterations", allow_none=False)
+        stops = {k: params[k] for k in ("early_stopping_rounds", "od_wait") if params.get(k) is not None}
+        if len(set(stops.values())) > 1:
+            raise ValueError(f"conflicting early stopping settings: {stops!r}")
+        rounds = check_rounds(next(iter(stops.values()), None), "early_stopping_rounds", allow_none=True)
         if not any(name in params for name in _LOGGING):
             params["verbose"] = False
         params.setdefault("allow_writing_files", False)
         params["boost_from_average"] = False
-        return params
+        return EngineSettings(params, iterations, rounds, {"importance_type": importance_type})
+
+    def _fit_engine(self, fit: FitData) -> EngineFit:
+        from catboost import CatBoost, Pool
+
+        params = dict(fit.settings.params)
+        n_classes = fit.n_classes
+        if n_classes == 2:
+            # catboost 1.2.10 gives a two-class model one raw score whatever classes_count says, so the two-column
+            # softmax loss that a 2-element alpha selects cannot be trained.
+            raise ValueError(
+                f"alpha={self.alpha!r} selects the softmax loss for 2 classes, which CatBoost cannot train (it keeps "
+                "one raw score for two classes); give alpha as a float (weight of the positive class) or None"
+            )
+        if n_classes is not None:
+            params["classes_count"] = n_classes
+        builtin = None if n_classes is not None else builtin_loss_function(fit.loss, params)
+        if builtin is not None:
+            # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
+            # to "No" for a Python objective; pin the Python objective's default so both paths train the same model.
+            params.setdefault("leaf_estimation_backtracking", "No")
+        # CatBoost 1.2.10 calls a Python objective on chunks of a few hundred rows (binary) or on one row at a time
+        # (multiclass), about twice per row and iteration: per-call overhead dominates, which the single-threaded
+        # numba kernels cut (see focal_boost._kernels). Loading numba costs ~0.5-1.5 s once per process, so they
+        # are only asked for when the training is large enough to earn it back.
+        compiled = n_classes is not None or fit.X.shape[0] * fit.settings.n_estimators >= _COMPILED_MIN_WORK
+        objective = builtin if builtin is not None else FocalObjective(fit.loss, n_classes, compiled=compiled)
+        metric = params.pop("eval_metric", None)
+        if metric is None:
+            # The builtin Focal metric is the same weighted mean focal loss (checked in the tests), also beside the
+            # Python objective (the metric does not depend on the hessian setting); unlike a Python metric it can
+            # skip the learn set, which CatBoost 1.2.10 otherwise evaluates in Python every iteration (~6% of a
+            # training's time with the Python objective).
+            builtin_metric = None if n_classes is not None else _builtin_focal_name(fit.loss, params)
+            metric = (FocalMetric(fit.loss, n_classes) if builtin_metric is None
+                      else f"{builtin_metric};hints=skip_train~true")
+        params["loss_function"] = objective
+        params["eval_metric"] = metric
+
+        # The init score of the labels and weights, validated once here; catboost 1.2.10 stores Pool baselines as
+        # float32, so training starts from the init score rounded to float32, and that rounded value is what the
+        # model stores as its bias (|difference| <= 6e-8 * |init_score_|).
+        exact_init = fit.loss.prepare_target(fit.y, fit.sample_weight, n_classes).init_score()
+        init = np.asarray(exact_init, dtype=np.float32).astype(np.float64)
+
+        def pool(x: Any, labels: np.ndarray, w: np.ndarray | None) -> Any:
+            rows = x.shape[0]
+            baseline = np.tile(init, (rows, 1)) if n_classes is not None else np.full(rows, float(init))
+            return Pool(x, label=labels.astype(np.float64), weight=w, baseline=baseline,
+                        cat_features=params.get("cat_features"), text_features=params.get("text_features"))
+
+        train_pool = pool(fit.X, fit.y, fit.sample_weight)
+        eval_pools = [pool(x_val, y_val, w_val) for x_val, y_val, w_val in fit.evals]
+        model = CatBoost({k: v for k, v in params.items() if k not in ("cat_features", "text_features")})
+        try:
+            model.fit(train_pool, eval_set=eval_pools or None)
+        finally:
+            for obj in (objective, metric):
+                if isinstance(obj, _CatBoostCallable):
+                    obj.clear_cache()
+        # Pool baselines are not part of a CatBoost model (1.2.10): store the init score (the baseline training
+        # started from) as the model's bias, so plain CatBoost's RawFormulaVal includes it. Training used
+        # boost_from_average=False, so the bias was 0 and the scale 1.
+        scale, bias = model.get_scale_and_bias()
+        model.set_scale_and_bias(scale, (np.asarray(bias, dtype=np.float64) + init).tolist()
+                                 if n_classes is not None else float(bias) + float(init))
+        best = model.get_best_iteration() if fit.evals else model.tree_count_ - 1
+        history = {name: {"focal_loss": list(next(iter(metrics.values())))}
+                   for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
+        return EngineFit(model, best, history, exact_init,
+                         {"builtin_loss": builtin, "thread_count": params.get("thread_count", -1),
+                          "importance_type": fit.settings.extra["importance_type"]})
+
+    @property
+    def builtin_loss_(self) -> str | None:
+        """The builtin loss string used, or None for the Python :class:`FocalObjective`."""
+        check_is_fitted(self)
+        return self._engine_state["builtin_loss"]
+
+    @property
+    def model_(self) -> Any:
+        """The fitted ``catboost.CatBoost`` model: the same object as ``booster_``."""
+        check_is_fitted(self)
+        return self.booster_
+
+    def _engine_input(self, X: Any) -> Any:
+        import scipy.sparse as sp
+
+        if not sp.issparse(X):
+            return X
+        # catboost 1.2.10 reads scipy sparse *matrices* with 32-bit indices only (not sparse arrays, not int64).
+        X = sp.csr_matrix(X)
+        if X.indices.dtype != np.int32 and X.nnz < np.iinfo(np.int32).max:
+            X.indices = X.indices.astype(np.int32)
+            X.indptr = X.indptr.astype(np.int32)
+        return X
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        n_features = _n_features(X)
-        if n_features != self.n_features_in_:
-            raise ValueError(f"X has {n_features} features, the model was fitted with {self.n_features_in_}")
-        thread_count = self._catboost_params().get("thread_count", -1)
-        raw = self.model_.predict(X, prediction_type="RawFormulaVal", thread_count=thread_count)
+        raw = self.booster_.predict(X, prediction_type="RawFormulaVal", thread_count=self._engine_state["thread_count"])
         return np.asarray(raw, dtype=np.float64)
 
-
-def _n_rows(X: Any) -> int:
-    return int(X.shape[0]) if hasattr(X, "shape") else len(X)
-
-
-def _n_features(X: Any) -> int:
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.shape(X)
-    if len(shape) != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(shape)}")
-    return int(shape[1])
+    def _engine_importances(self) -> np.ndarray:
+        return np.asarray(self.booster_.get_feature_importance(type=self._engine_state["importance_type"]))

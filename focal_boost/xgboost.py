@@ -17,18 +17,16 @@ works around XGBoost behaviours (checked with xgboost 3.2):
 from __future__ import annotations
 
 import copy
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xgboost as xgb
-from numpy.typing import ArrayLike
 
-from ._adapter import METRIC_NAME, LossCallable, as_raw, n_classes_of
+from ._adapter import METRIC_NAME, LossCallable, TargetCache, as_raw, equal_values, resolve_n_classes
 from ._adapter import check_loss as _check_loss
-from ._sklearn import FocalClassifierBase, n_rows_cols
-from .loss import FocalLoss, _Target
+from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
+from .loss import FocalLoss, Target
 
 __all__ = ["FocalXGBClassifier", "FocalXGBMetric", "FocalXGBObjective", "metric", "objective", "train"]
 
@@ -39,39 +37,18 @@ def _label_weight(dmatrix: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray | None]:
     return label, (weight if weight.size else None)
 
 
-class _TargetCache:
-    """The loss's prepared target for one DMatrix. ``get_label``/``get_weight`` return fresh copies every call
-    (xgboost 3.2), so a hit needs the same DMatrix object AND equal label/weight values (a cheap comparison, not a
-    re-validation); ``set_label``/``set_weight`` on the DMatrix therefore trigger a re-preparation."""
+class _XGBoostCallable(LossCallable):
+    def _new_cache(self) -> TargetCache:
+        # xgboost 3.2: get_label()/get_weight() return fresh copies every call, so a hit needs the same DMatrix
+        # AND equal values (set_label/set_weight therefore trigger a re-preparation).
+        return TargetCache(self.loss, self.task.n_classes, equal_values)
 
-    __slots__ = ("dmatrix", "label", "n_classes", "target", "weight")
-
-    def __init__(self, dmatrix: xgb.DMatrix, label: np.ndarray, weight: np.ndarray | None, n_classes: int | None,
-                 target: _Target) -> None:
-        self.dmatrix = weakref.ref(dmatrix)
-        self.label, self.weight, self.n_classes, self.target = label, weight, n_classes, target
-
-    def matches(self, dmatrix: xgb.DMatrix, label: np.ndarray, weight: np.ndarray | None,
-                n_classes: int | None) -> bool:
-        if self.dmatrix() is not dmatrix or self.n_classes != n_classes:
-            return False
-        if (weight is None) != (self.weight is None):
-            return False
-        return np.array_equal(label, self.label) and (weight is None or np.array_equal(weight, self.weight))
+    def _target(self, dmatrix: xgb.DMatrix) -> Target:
+        label, weight = _label_weight(dmatrix)
+        return self._cache.get(id(dmatrix), label, weight, holder=dmatrix)
 
 
-def _prepared(loss: FocalLoss, cache: dict[int, _TargetCache], dmatrix: xgb.DMatrix, n_classes: int | None
-              ) -> _Target:
-    label, weight = _label_weight(dmatrix)
-    entry = cache.get(id(dmatrix))
-    if entry is None or not entry.matches(dmatrix, label, weight, n_classes):
-        target = loss.prepare_target(label, weight, n_classes)
-        entry = _TargetCache(dmatrix, label, weight, n_classes, target)
-        cache[id(dmatrix)] = entry
-    return entry.target
-
-
-class FocalXGBObjective(LossCallable):
+class FocalXGBObjective(_XGBoostCallable):
     """Focal objective for ``obj=`` of ``xgboost.train``: ``(preds, dtrain) -> (grad, hess)``.
 
     ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (xgboost 3.2 passes
@@ -83,11 +60,11 @@ class FocalXGBObjective(LossCallable):
 
     def __call__(self, preds: np.ndarray, dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
         raw = as_raw(preds, keep_float32=True)
-        target = _prepared(self.loss, self._cache, dtrain, n_classes_of(raw))
-        return self.loss._grad_hess(target, raw, np.float32)
+        self._check_shape(raw)
+        return self._target(dtrain).grad_hess(raw, np.float32)
 
 
-class FocalXGBMetric(LossCallable):
+class FocalXGBMetric(_XGBoostCallable):
     """Focal metric for ``custom_metric=`` of ``xgboost.train``: ``(preds, dmatrix) -> ("focal_loss", value)``.
 
     ``preds`` must be RAW MARGINS (xgboost passes margins to the custom metric when ``obj`` is custom),
@@ -100,43 +77,29 @@ class FocalXGBMetric(LossCallable):
 
     def __call__(self, preds: np.ndarray, dmatrix: xgb.DMatrix) -> tuple[str, float]:
         raw = as_raw(preds)
-        target = _prepared(self.loss, self._cache, dmatrix, n_classes_of(raw))
-        return METRIC_NAME, self.loss._eval(target, raw)
+        self._check_shape(raw)
+        return METRIC_NAME, self._target(dmatrix).eval(raw)
 
 
-def objective(loss: FocalLoss) -> FocalXGBObjective:
-    """The focal objective callable for ``obj=`` of ``xgboost.train`` (raw margins in, grad/hess out)."""
-    return FocalXGBObjective(loss)
+def objective(loss: FocalLoss, n_classes: int | None = None) -> FocalXGBObjective:
+    """The focal objective callable for ``obj=`` of ``xgboost.train`` (raw margins in, grad/hess out);
+    ``n_classes=K`` for a K-class model (``num_class=K``), None for binary."""
+    return FocalXGBObjective(loss, n_classes)
 
 
-def metric(loss: FocalLoss) -> FocalXGBMetric:
-    """The focal ``custom_metric`` for ``xgboost.train``: weighted mean focal loss of margins, ``"focal_loss"``."""
-    return FocalXGBMetric(loss)
+def metric(loss: FocalLoss, n_classes: int | None = None) -> FocalXGBMetric:
+    """The focal ``custom_metric`` for ``xgboost.train``: weighted mean focal loss of margins, ``"focal_loss"``;
+    ``n_classes=K`` for a K-class model."""
+    return FocalXGBMetric(loss, n_classes)
 
 
 # -- train ---------------------------------------------------------------------------------------------------------
-def _resolve_n_classes(loss: FocalLoss, params: dict[str, Any]) -> int | None:
-    k_params = params.get("num_class")
-    if k_params is not None:
-        if isinstance(k_params, bool) or not isinstance(k_params, (int, np.integer)) or k_params < 1:
-            raise ValueError(f"num_class must be an integer >= 1, got num_class={k_params!r}")
-        k_params = int(k_params)
-    if loss.n_classes is not None:
-        if k_params not in (None, 1, loss.n_classes):
-            raise ValueError(
-                f"params num_class={k_params} does not match the loss's {loss.n_classes} class weights "
-                f"(alpha={loss.alpha!r})"
-            )
-        return loss.n_classes
-    return k_params if k_params is not None and k_params > 1 else None
-
-
 def _has_base_margin(dmatrix: xgb.DMatrix) -> bool:
     return dmatrix.get_base_margin().size > 0
 
 
-def _train_params(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
-                  ) -> tuple[FocalLoss, dict[str, Any], int | None]:
+def check_train_args(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
+                     ) -> tuple[FocalLoss, dict[str, Any], int | None]:
     """Check what a focal training call was given (also for ``focal_boost.dask.xgb_train``): returns the loss, the
     params with ``num_class`` resolved against ``loss.alpha``, and K (None for binary). Pops ``obj`` /
     ``custom_metric`` placeholders from ``kwargs``; refuses the settings focal_boost makes itself."""
@@ -152,8 +115,7 @@ def _train_params(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
         if params.get(name) is not None:
             raise ValueError(f"params must not set {name} (focal_boost sets it), got {name}={params[name]!r}")
         params.pop(name, None)
-    n_classes = _resolve_n_classes(loss, params)
-    params.pop("num_class", None)
+    n_classes = resolve_n_classes(loss, params.pop("num_class", None))
     if n_classes is not None:
         params["num_class"] = n_classes
     if "eval_metric" not in params:
@@ -194,9 +156,17 @@ def train(
         Passed to ``xgboost.train`` (``early_stopping_rounds``, ``evals_result``, ``verbose_eval``, ``callbacks``...).
         With ``xgb_model`` the intercept of that model is kept: boosting continues from its margins.
     """
+    return _train(loss, params, dtrain, num_boost_round, evals, kwargs)[0]
+
+
+def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any, kwargs: dict[str, Any]
+           ) -> tuple[xgb.Booster, float | np.ndarray | None]:
+    """:func:`train`, also returning the init score stored as ``base_score`` (None with ``xgb_model``)."""
     if not isinstance(dtrain, xgb.DMatrix):
         raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
-    loss, params, n_classes = _train_params(loss, params, kwargs, "focal_boost.xgboost.train")
+    loss, params, n_classes = check_train_args(loss, params, kwargs, "focal_boost.xgboost.train")
+    focal_objective, focal_metric = objective(loss, n_classes), metric(loss, n_classes)
+    init: float | np.ndarray | None = None
 
     evals = list(evals) if evals else []
     named = [(dtrain, "dtrain")] + [(d, f"evals[{i}] ({name!r})") for i, (d, name) in enumerate(evals)]
@@ -212,12 +182,16 @@ def train(
             target = loss.prepare_target(label, weight, n_classes)
         except ValueError as exc:
             raise ValueError(f"{what}: {exc}") from exc
+        # Validated once: the objective and metric find these targets again by DMatrix and values.
+        for callable_ in (focal_objective, focal_metric):
+            callable_._cache.put(id(dmat), label, weight, target, holder=dmat)
         if dmat is dtrain and kwargs.get("xgb_model") is None:
-            init = loss.init_score(label, target.sample_weight, n_classes)
+            init = target.init_score()
             # base_score must be plain floats (xgboost serialises it to JSON).
             params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
-    return xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=objective(loss),
-                     custom_metric=metric(loss), **kwargs)
+    booster = xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=focal_objective,
+                        custom_metric=focal_metric, **kwargs)
+    return booster, init
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------
@@ -238,20 +212,21 @@ class FocalXGBClassifier(FocalClassifierBase):
     ``init_score_``.
     """
 
-    def _xgb_params(self) -> tuple[dict[str, Any], int, int | None, dict[str, Any], list[Any] | None]:
+    _IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
+
+    def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
         for refused in ("objective", "base_score", "num_class"):
             if params.get(refused) is not None:
-                raise ValueError(f"{refused}={params[refused]!r} is not supported by FocalXGBClassifier; the focal "
-                                 "loss sets it (use gamma, alpha and sample_weight)")
+                raise ValueError(f"{refused}={params[refused]!r} is not supported by {type(self).__name__}; the "
+                                 "focal loss sets it (use gamma, alpha and sample_weight)")
             params.pop(refused, None)
-        n_estimators = params.pop("n_estimators", 100)
-        if isinstance(n_estimators, bool) or not isinstance(n_estimators, (int, np.integer)) or n_estimators < 1:
-            raise ValueError(f"n_estimators must be an integer >= 1, got n_estimators={n_estimators!r}")
-        rounds = params.pop("early_stopping_rounds", None)
-        if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer))
-                                   or rounds < 1):
-            raise ValueError(f"early_stopping_rounds must be None or an integer >= 1, got {rounds!r}")
+        n_estimators = check_rounds(params.pop("n_estimators", 100), "n_estimators", allow_none=False)
+        rounds = check_rounds(params.pop("early_stopping_rounds", None), "early_stopping_rounds", allow_none=True)
+        importance_type = params.pop("importance_type", None) or "gain"  # XGBClassifier's default for trees
+        if importance_type not in self._IMPORTANCE_TYPES:
+            raise ValueError(f"importance_type must be one of {self._IMPORTANCE_TYPES}, got "
+                             f"importance_type={importance_type!r}")
         # XGBClassifier arguments that are not booster parameters: DMatrix options and train callbacks.
         dmatrix_kwargs = {"missing": params.pop("missing", np.nan),
                           "enable_categorical": params.pop("enable_categorical", False)}
@@ -261,55 +236,39 @@ class FocalXGBClassifier(FocalClassifierBase):
             value = params.pop(sk_name, None)
             if value is not None:
                 params[native] = value
-        if self._softmax:
-            params["num_class"] = self.n_classes_
-        callbacks = None if callbacks is None else copy.deepcopy(list(callbacks))
-        return params, int(n_estimators), None if rounds is None else int(rounds), dmatrix_kwargs, callbacks
-
-    def fit(
-        self,
-        X: Any,
-        y: ArrayLike,
-        sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        eval_sample_weight: Sequence[ArrayLike | None] | None = None,
-    ) -> FocalXGBClassifier:
-        """Fit on features ``X`` (n_samples, n_features) and labels ``y`` (any hashable labels).
-
-        ``eval_set``: list of ``(X_val, y_val)``; with ``early_stopping_rounds`` set, training stops when the focal
-        loss of the LAST eval set has not improved for that many rounds and predictions use the best iteration.
-        """
-        n_rows, n_features = n_rows_cols(X)
-        if n_rows != np.shape(y)[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {np.shape(y)[0]}")
-        y_enc, weight = self._prepare_fit(y, sample_weight)
-        params, n_estimators, rounds, dmatrix_kwargs, callbacks = self._xgb_params()
-        evals_enc = self._encode_eval_set(eval_set, eval_sample_weight)
-        if rounds is not None and not evals_enc:
-            raise ValueError(f"early_stopping_rounds={rounds} needs an eval_set to stop on")
         dmatrix_kwargs["nthread"] = params.get("nthread")
-        dtrain = xgb.DMatrix(X, label=y_enc, weight=weight, **dmatrix_kwargs)
-        evals = []
-        for i, (x_val, y_val, w_val) in enumerate(evals_enc):
-            cols = n_rows_cols(x_val, f"eval_set[{i}] X")[1]
-            if cols != n_features:
-                raise ValueError(f"eval_set[{i}] has {cols} features, X has {n_features}")
-            evals.append((xgb.DMatrix(x_val, label=y_val, weight=w_val, **dmatrix_kwargs), f"validation_{i}"))
+        return EngineSettings(params, n_estimators, rounds,
+                              {"dmatrix": dmatrix_kwargs, "callbacks": callbacks, "importance_type": importance_type})
+
+    def _fit_engine(self, fit: FitData) -> EngineFit:
+        params = dict(fit.settings.params)
+        if fit.n_classes is not None:
+            params["num_class"] = fit.n_classes
+        dmatrix_kwargs = fit.settings.extra["dmatrix"]
+        callbacks = fit.settings.extra["callbacks"]
+        dtrain = xgb.DMatrix(fit.X, label=fit.y, weight=fit.sample_weight, **dmatrix_kwargs)
+        evals = [(xgb.DMatrix(x_val, label=y_val, weight=w_val, **dmatrix_kwargs), f"validation_{i}")
+                 for i, (x_val, y_val, w_val) in enumerate(fit.evals)]
         evals_result: dict[str, Any] = {}
-        booster = train(self.loss_, params, dtrain, num_boost_round=n_estimators, evals=evals,
-                        early_stopping_rounds=rounds, evals_result=evals_result, verbose_eval=False,
-                        callbacks=callbacks)
-        self.booster_ = booster
-        self.best_iteration_ = booster.best_iteration if rounds is not None else booster.num_boosted_rounds() - 1
-        self.evals_result_ = evals_result
-        self.n_features_in_ = n_features
-        self._dmatrix_kwargs = dmatrix_kwargs
-        return self
+        rounds = fit.settings.early_stopping_rounds
+        booster, init = _train(fit.loss, params, dtrain, fit.settings.n_estimators, evals,
+                               {"early_stopping_rounds": rounds, "evals_result": evals_result, "verbose_eval": False,
+                                "callbacks": None if callbacks is None else copy.deepcopy(list(callbacks))})
+        best = booster.best_iteration if rounds is not None else booster.num_boosted_rounds() - 1
+        history = {name: {metric: list(values) for metric, values in metrics.items()}
+                   for name, metrics in evals_result.items()}
+        return EngineFit(booster, best, history, init,
+                         {"dmatrix": dmatrix_kwargs, "importance_type": fit.settings.extra["importance_type"]})
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        cols = n_rows_cols(X)[1]
-        if cols != self.n_features_in_:
-            raise ValueError(f"X has {cols} features, but the classifier was fitted with {self.n_features_in_}")
-        dmat = xgb.DMatrix(X, **self._dmatrix_kwargs)
+        dmat = xgb.DMatrix(X, **self._engine_state["dmatrix"])
         raw = self.booster_.predict(dmat, output_margin=True, iteration_range=(0, self.best_iteration_ + 1))
         return np.asarray(raw, dtype=np.float64)
+
+    def _engine_importances(self) -> np.ndarray:
+        # XGBClassifier.feature_importances_: the booster's score per feature, normalised to sum 1 (0 if unused).
+        score = self.booster_.get_score(importance_type=self._engine_state["importance_type"])
+        names = self.booster_.feature_names or [f"f{i}" for i in range(self.n_features_in_)]
+        values = np.array([score.get(name, 0.0) for name in names], dtype=np.float32)
+        total = values.sum()
+        return values / total if total > 0 else values
