@@ -67,7 +67,7 @@ def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
 def _binary_rows(raw, sign, weight, gamma, mode, grad, hess, start, stop):
     weighted = weight.shape[0] > 0
     for i in range(start, stop):
-        sg = sign[i]
+        sg = float(sign[i])  # float64 whatever the dtypes of sign (int8) and raw (float32)
         g, h = _margin(raw[i] * sg, gamma, mode)
         g *= sg
         if weighted:
@@ -79,7 +79,7 @@ def _binary_rows(raw, sign, weight, gamma, mode, grad, hess, start, stop):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _softmax_rows(raw, labels, weight, gamma, mode, grad, hess, start, stop):
-    """Rows ``start:stop`` of the softmax focal grad/hess (see ``FocalLoss._softmax_grad_hess``).
+    """Rows ``start:stop`` of the softmax focal grad/hess (see ``_math.softmax_grad_hess``).
 
     With ``m`` the largest other-class score (class ``top``) and ``e_j = exp(z_j - m)``: ``acc = sum_{j != y} e_j``
     (``e_top = 1``), ``logsumexp_{j != y} z = m + log(acc)`` and ``r_j = e_j / acc``, so each row takes K - 1 exps

@@ -74,7 +74,7 @@ def sigmoid_logs(s: np.ndarray, with_ratio: bool = True
 
 def _q_pow(q: np.ndarray, logq: np.ndarray, gamma: float) -> np.ndarray:
     """``q ** gamma``: exact products for the common integer gammas, else ``exp(gamma * log q)`` (accurate where q
-    is subnormal). ``_fast`` makes the same choice, so both paths give the same numbers."""
+    is subnormal). ``_fast_kernels`` makes the same choice, so both paths give the same numbers."""
     if gamma == 0.0:
         return np.ones_like(logq)
     if gamma == 1.0:

@@ -32,7 +32,7 @@ from .loss import FocalLoss
 
 _FOCAL_PARAMS = ("gamma", "alpha", "hessian", "calibrate")
 # Attributes a fit sets besides the trailing-underscore ones; removed, with those, when a fit fails.
-_PRIVATE_FIT_STATE = ("_softmax", "_label_encoder", "_engine_state")
+_PRIVATE_FIT_STATE = ("_softmax", "_engine_state")
 
 
 @dataclass
@@ -276,19 +276,23 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         y_arr = self._check_y(y, X.shape[0])
         weight = self._check_weight(sample_weight, X, "sample_weight")
         encoder = LabelEncoder().fit(y_arr)
-        classes = encoder.classes_
-        if len(classes) < 2:
-            raise ValueError(f"y has 1 class ({classes[0]!r}): a classifier needs at least 2 classes")
-        alpha = resolve_alpha(self.alpha, classes)
-        loss = FocalLoss(self.gamma, alpha, self.hessian)
-        softmax = len(classes) > 2 or loss.n_classes is not None
-        n_classes = len(classes) if softmax else None
+        loss, n_classes = self._loss_for(encoder.classes_)
         evals = self._check_eval_sets(eval_set, eval_sample_weight, encoder)
         if settings.early_stopping_rounds is not None and not evals:
             raise ValueError(f"early_stopping_rounds={settings.early_stopping_rounds} needs an eval_set to stop on")
-        self.classes_, self.n_classes_, self._label_encoder, self._softmax = classes, len(classes), encoder, softmax
-        self.loss_ = loss
         fitted = self._fit_engine(FitData(X, encoder.transform(y_arr), weight, evals, loss, n_classes, settings))
+        self._set_fitted(encoder.classes_, loss, n_classes, fitted)
+
+    def _loss_for(self, classes: np.ndarray) -> tuple[FocalLoss, int | None]:
+        """The loss and its task for these classes (sorted labels): binary (None) or softmax (K)."""
+        if len(classes) < 2:
+            raise ValueError(f"y has 1 class ({classes[0]!r}): a classifier needs at least 2 classes")
+        loss = FocalLoss(self.gamma, resolve_alpha(self.alpha, classes), self.hessian)
+        softmax = len(classes) > 2 or loss.n_classes is not None
+        return loss, (len(classes) if softmax else None)
+
+    def _set_fitted(self, classes: np.ndarray, loss: FocalLoss, n_classes: int | None, fitted: EngineFit) -> None:
+        self.classes_, self.n_classes_, self._softmax, self.loss_ = classes, len(classes), n_classes is not None, loss
         self.booster_ = fitted.booster
         self.best_iteration_ = int(fitted.best_iteration)
         self.evals_result_ = fitted.evals_result

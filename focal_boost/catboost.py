@@ -83,9 +83,10 @@ class _CatBoostCallable:
     def _check_dimension(self, n_dims: int) -> None:
         expected = 1 if self.task.n_classes is None else self.task.n_classes
         if n_dims != expected:
+            fix = (f"pass classes_count={expected} to CatBoost" if n_dims == 1
+                   else f"make the objective/metric with n_classes={n_dims}")
             raise ValueError(f"CatBoost is training a model with {n_dims} raw score(s) per row but the loss is "
-                             f"{'binary' if self.task.n_classes is None else f'{expected}-class'}; give "
-                             f"n_classes={n_dims if n_dims > 1 else None} (and CatBoost classes_count) to match")
+                             f"{'binary' if self.task.n_classes is None else f'{expected}-class'}: {fix}")
 
     def clear_cache(self) -> None:
         """Drop the prepared targets (they are rebuilt on demand)."""

@@ -109,7 +109,7 @@ def test_metric_matches_core_eval(multiclass):
         y = (rng.random(n) < 0.3).astype(np.float32)
         approxes = (raw,)
         loss = FocalLoss(2.0, 0.3)
-    metric = FocalMetric(loss)
+    metric = FocalMetric(loss, 4 if multiclass else None)
     assert metric.is_max_optimal() is False
     # CatBoost evaluates in chunks and sums the (error, weight) pairs.
     err = wsum = 0.0

@@ -5,33 +5,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from focal_boost import FocalLoss, _fast
+from focal_boost import FocalLoss, _kernels
 
-pytestmark = pytest.mark.skipif(not _fast.AVAILABLE, reason="numba not installed")
+pytestmark = pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
 
 
 @pytest.fixture(autouse=True)
 def fast_path_for_small_arrays(monkeypatch):
     # test data is small; make the numba path take it anyway
-    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
 
 
 @pytest.fixture
 def numpy_only():
-    previous = _fast.set_enabled(False)
+    previous = _kernels.set_enabled(False)
     yield
-    _fast.set_enabled(previous)
+    _kernels.set_enabled(previous)
 
 
 def _both_paths(loss, target, raw):
-    previous = _fast.set_enabled(True)
+    previous = _kernels.set_enabled(True)
     try:
-        fast = loss._grad_hess(target, raw)
-        assert _fast._kernels, "the numba kernels were not used"
-        _fast.set_enabled(False)
-        reference = loss._grad_hess(target, raw)
+        assert _kernels.uses_compiled(raw.size), "the numba kernels would not be used"
+        fast = target.grad_hess(raw)
+        _kernels.set_enabled(False)
+        reference = target.grad_hess(raw)
     finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
     return fast, reference
 
 
@@ -80,18 +80,18 @@ def test_public_methods_agree_between_paths(numpy_only):
     raw, y = rng.normal(size=10_000), (rng.uniform(size=10_000) < 0.3).astype(float)
     loss = FocalLoss(2.0, 0.25)
     reference = loss.grad_hess(y, raw)
-    _fast.set_enabled(True)
+    _kernels.set_enabled(True)
     _assert_same(loss.grad_hess(y, raw), reference)
 
 
 def test_small_inputs_use_numpy_and_flag_switches(monkeypatch):
-    monkeypatch.setattr(_fast, "MIN_SIZE", 50_000)
-    assert not _fast.enabled(49_999)
-    previous = _fast.set_enabled(False)
-    assert not _fast.enabled(10**7)
-    _fast.set_enabled(True)
-    assert _fast.enabled(10**7)
-    _fast.set_enabled(previous)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 50_000)
+    assert not _kernels.uses_compiled(49_999)
+    previous = _kernels.set_enabled(False)
+    assert not _kernels.uses_compiled(10**7)
+    _kernels.set_enabled(True)
+    assert _kernels.uses_compiled(10**7)
+    _kernels.set_enabled(previous)
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -106,21 +106,21 @@ def test_float32_inputs_and_outputs_are_exact_conversions(fast, n_classes):
     y = (rng.uniform(size=n) < 0.2).astype(float) if n_classes is None else rng.integers(0, n_classes, n)
     loss = FocalLoss(2.0, None, "abs")
     target = loss.prepare_target(y, rng.uniform(0.5, 2, n), n_classes)
-    previous = _fast.set_enabled(fast)
+    previous = _kernels.set_enabled(fast)
     try:
-        reference = loss._grad_hess(target, raw32.astype(np.float64))
+        reference = target.grad_hess(raw32.astype(np.float64))
         variants = [raw32, raw32.astype(np.float64)]
         if n_classes is not None:
             variants.append(np.asfortranarray(raw32.astype(np.float64)))
         for raw in variants:
-            same = loss._grad_hess(target, raw)
-            rounded = loss._grad_hess(target, raw, np.float32)
+            same = target.grad_hess(raw)
+            rounded = target.grad_hess(raw, np.float32)
             for got, got32, ref in zip(same, rounded, reference, strict=True):
                 assert got.dtype == np.float64 and got32.dtype == np.float32
                 np.testing.assert_array_equal(got, ref)
                 np.testing.assert_array_equal(got32, ref.astype(np.float32))
     finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
 
 
 def _outcome(fn, *args):
@@ -134,8 +134,8 @@ def _outcome(fn, *args):
 @pytest.mark.parametrize("case", ["valid", "soft", "raw_nan", "raw_inf", "y_nan", "y_out", "w_neg", "w_inf", "w_nan",
                                   "mc_valid", "mc_fraction", "mc_out", "mc_nan", "mc_negative", "mc_raw_inf"])
 def test_input_checks_agree_between_paths(case):
-    # The public methods check their inputs with one-pass numba kernels when the fast path is on; every bad input
-    # must still raise the numpy path's ValueError (same message) and every good one give the same numbers.
+    # The inputs are checked at the boundary, whichever kernel then runs: every bad input raises the same
+    # ValueError on both paths and every good one gives the same numbers.
     rng = np.random.default_rng(7)
     n = 3_000
     multiclass = case.startswith("mc_")
@@ -162,11 +162,11 @@ def test_input_checks_agree_between_paths(case):
     loss = FocalLoss(2.0, (0.2, 0.3, 0.5) if multiclass else 0.25)
     outcomes = []
     for fast in (True, False):
-        previous = _fast.set_enabled(fast)
+        previous = _kernels.set_enabled(fast)
         try:
             outcomes.append(_outcome(loss.grad_hess, y, raw, w))
         finally:
-            _fast.set_enabled(previous)
+            _kernels.set_enabled(previous)
     (kind_fast, fast), (kind_ref, reference) = outcomes
     assert kind_fast == kind_ref
     if kind_ref == "error":
@@ -175,25 +175,3 @@ def test_input_checks_agree_between_paths(case):
     else:
         assert case in ("valid", "soft", "mc_valid")
         _assert_same(fast, reference)
-
-
-@pytest.mark.parametrize("alpha", [None, 0.25])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_prepared_binary_target_equals_numpy_path(alpha, weighted):
-    rng = np.random.default_rng(11)
-    n = 2_000
-    y = (rng.uniform(size=n) < 0.3).astype(float)
-    w = rng.uniform(0, 3, n) if weighted else None
-    loss = FocalLoss(2.0, alpha)
-    targets = []
-    for fast in (True, False):
-        previous = _fast.set_enabled(fast)
-        try:
-            targets.append(loss.prepare_target(y, w))
-        finally:
-            _fast.set_enabled(previous)
-    fast, reference = targets
-    np.testing.assert_array_equal(fast.sign, reference.sign)
-    assert (fast.row_weight is None) == (reference.row_weight is None) == (alpha is None and not weighted)
-    if reference.row_weight is not None:
-        np.testing.assert_array_equal(fast.row_weight, reference.row_weight)

@@ -6,19 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from focal_boost import FocalLoss, _fast
+from focal_boost import FocalLoss, _kernels
 
 from .conftest import make_binary, make_multiclass
 
-pytestmark = pytest.mark.skipif(not _fast.AVAILABLE, reason="numba not installed")
+pytestmark = pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
 
 
 def _numpy_path(loss, target, raw):
-    previous = _fast.set_enabled(False)
+    previous = _kernels.set_enabled(False)
     try:
-        return loss._grad_hess(target, raw)
+        return target.grad_hess(raw)
     finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
 
 
 def _assert_close(fast, reference, tol=1e-12):
@@ -31,9 +31,9 @@ def _assert_close(fast, reference, tol=1e-12):
 # the same array on one thread, and split in 3 unequal row ranges over the calling thread and 2 workers
 @pytest.mark.parametrize(("parallel_min_rows", "threads"), [(10**9, None), (1, 3)])
 def test_threaded_and_serial_kernels_equal_numpy_path(monkeypatch, parallel_min_rows, threads):
-    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
-    monkeypatch.setattr(_fast, "PARALLEL_MIN_ROWS", parallel_min_rows)
-    monkeypatch.setattr(_fast, "THREADS", threads)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "parallel_min_rows", parallel_min_rows)
+    monkeypatch.setattr(_kernels.SWITCH, "threads", threads)
     rng = np.random.default_rng(0)
     n = 40_001
     raw = rng.normal(scale=6, size=n)
@@ -41,34 +41,31 @@ def test_threaded_and_serial_kernels_equal_numpy_path(monkeypatch, parallel_min_
     w = rng.uniform(0, 3, n)
     loss = FocalLoss(2.0, 0.25, "bound")
     target = loss.prepare_target(y, w)
-    _assert_close(loss._grad_hess(target, raw), _numpy_path(loss, target, raw))
+    _assert_close(target.grad_hess(raw), _numpy_path(loss, target, raw))
 
     raw_m = rng.normal(scale=4, size=(n, 5))
     y_m = rng.integers(0, 5, n)
     loss_m = FocalLoss(3.7, (1.0, 0.5, 2.0, 0.25, 1.0), "exact")
     target_m = loss_m.prepare_target(y_m, w, 5)
-    fast = loss_m._grad_hess(target_m, raw_m)
+    fast = target_m.grad_hess(raw_m)
     assert all(a.flags.f_contiguous for a in fast)  # what LightGBM ravels in order="F" without a copy
     _assert_close(fast, _numpy_path(loss_m, target_m, raw_m))
 
 
-def test_small_array_requests_are_counted():
-    assert not _fast.enabled(10)
-    assert _fast.use_for_small_arrays(True)
-    assert _fast.use_for_small_arrays(True)
+def test_small_flag_takes_the_compiled_path_without_global_state():
+    assert not _kernels.uses_compiled(10)
+    assert _kernels.uses_compiled(10, small=True)
+    rng = np.random.default_rng(5)
+    raw, y = rng.normal(size=300), (rng.uniform(size=300) < 0.3).astype(float)
+    target = FocalLoss(2.0, 0.25).prepare_target(y)
+    small = target.grad_hess(raw, small=True)
+    assert not _kernels.uses_compiled(10)  # asking once changes nothing for later calls
+    _assert_close(small, _numpy_path(target.task.loss, target, raw))
+    previous = _kernels.set_enabled(False)
     try:
-        assert _fast.enabled(10) and _fast._kernels
-        _fast.use_for_small_arrays(False)
-        assert _fast.enabled(10)  # one request is still open
+        assert not _kernels.uses_compiled(10, small=True)  # nothing to take while the numba path is off
     finally:
-        _fast.use_for_small_arrays(False)
-    assert not _fast.enabled(10)
-    previous = _fast.set_enabled(False)
-    try:
-        assert not _fast.use_for_small_arrays(True)  # nothing to request while the numba path is off
-        assert not _fast.enabled(10)
-    finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
 
 
 def _engine_raw(engine, X, y, k):
@@ -96,13 +93,13 @@ def test_engine_training_same_with_numba_kernels(monkeypatch, engine, k):
     """The column-major multiclass gradients reach each engine in the right order: numba and numpy paths train
     the same model."""
     X, y = make_multiclass(800) if k else make_binary(800)
-    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
     fast = _engine_raw(engine, X, y, k)
-    previous = _fast.set_enabled(False)
+    previous = _kernels.set_enabled(False)
     try:
         reference = _engine_raw(engine, X, y, k)
     finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
     np.testing.assert_allclose(fast, reference, rtol=1e-9, atol=1e-9)
 
 
@@ -113,21 +110,14 @@ def test_catboost_python_objective_same_with_compiled_small_chunks(monkeypatch, 
     X, y = make_multiclass(600) if task == "multiclass" else make_binary(600)
     params = dict(iterations=10, depth=3, thread_count=1, random_seed=0, verbose=False, allow_writing_files=False)
     monkeypatch.setattr(fcb, "_COMPILED_MIN_WORK", 0)  # the binary path asks for the kernels from any size on
-    calls = []
-    original = _fast.use_for_small_arrays
-
-    def spy(flag):
-        calls.append(flag)
-        return original(flag)
-
-    monkeypatch.setattr(_fast, "use_for_small_arrays", spy)
     fast = fcb.FocalCatBoostClassifier(gamma=2.0, **params).fit(X, y)
-    assert calls == [True, False] and not _fast.enabled(10)
-    previous = _fast.set_enabled(False)
+    assert fast.booster_.get_params()["loss_function"].compiled  # an argument of the objective, not global state
+    assert not _kernels.uses_compiled(10)
+    previous = _kernels.set_enabled(False)
     try:
         reference = fcb.FocalCatBoostClassifier(gamma=2.0, **params).fit(X, y)
     finally:
-        _fast.set_enabled(previous)
+        _kernels.set_enabled(previous)
     assert fast.builtin_loss_ is None
     np.testing.assert_allclose(fast.decision_function(X), reference.decision_function(X), rtol=1e-9, atol=1e-9)
 
@@ -136,7 +126,7 @@ def _grad_in_forked_child(queue):
     rng = np.random.default_rng(1)
     raw, y = rng.normal(size=30_000), (rng.uniform(size=30_000) < 0.2).astype(float)
     loss = FocalLoss()
-    queue.put(loss._grad_hess(loss.prepare_target(y), raw)[0].sum())
+    queue.put(loss.prepare_target(y).grad_hess(raw)[0].sum())
 
 
 def test_worker_threads_restart_in_a_forked_child(monkeypatch):
@@ -145,14 +135,14 @@ def test_worker_threads_restart_in_a_forked_child(monkeypatch):
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
-    monkeypatch.setattr(_fast, "MIN_SIZE", 1)
-    monkeypatch.setattr(_fast, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(_fast, "THREADS", 2)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "parallel_min_rows", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "threads", 2)
     rng = np.random.default_rng(1)
     raw, y = rng.normal(size=30_000), (rng.uniform(size=30_000) < 0.2).astype(float)
     loss = FocalLoss()
-    expected = loss._grad_hess(loss.prepare_target(y), raw)[0].sum()  # the parent's pool is running now
-    assert _fast._executor is not None
+    expected = loss.prepare_target(y).grad_hess(raw)[0].sum()  # the parent's pool is running now
+    assert _kernels._POOL.executor is not None
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_grad_in_forked_child, args=(queue,))

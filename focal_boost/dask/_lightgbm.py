@@ -1,7 +1,6 @@
-"""``FocalDaskLGBMClassifier``: focal loss through ``lightgbm.dask`` (public name: ``focal_boost.dask``).
-
-Kept apart from ``focal_boost.dask`` because it subclasses :class:`focal_boost.lightgbm.FocalLGBMClassifier` and so
-imports lightgbm; ``focal_boost.dask`` loads it on first access.
+"""Focal loss through ``lightgbm.dask``: ``FocalDaskLGBMClassifier`` and the objective/metric in LightGBM's
+scikit-learn form (public names in ``focal_boost.dask``, which loads this module when they are first used: it
+imports lightgbm).
 """
 
 from __future__ import annotations
@@ -13,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias table (private, stable since 3.x)
 
-from .dask import (
-    FocalLGBMSklearnMetric,
-    FocalLGBMSklearnObjective,
+from .._adapter import METRIC_NAME, LossCallable
+from .._sklearn import EngineFit
+from ..lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score
+from ..loss import FocalLoss
+from ._partitions import (
     _check_frame,
     _check_vector,
     _constant_rows,
@@ -26,14 +27,45 @@ from .dask import (
     _partitions,
     _weight_partition,
 )
-from .lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score
-from .loss import FocalLoss
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
     import distributed
 
-__all__ = ["FocalDaskLGBMClassifier"]
+__all__ = ["FocalDaskLGBMClassifier", "FocalLGBMSklearnMetric", "FocalLGBMSklearnObjective"]
+
+
+class FocalLGBMSklearnObjective(LossCallable):
+    """Focal objective in LightGBM's scikit-learn form, ``(y_true, y_pred, weight) -> (grad, hess)``, for
+    ``LGBMModel(objective=...)`` and therefore for ``lightgbm.dask`` estimators.
+
+    ``y_pred`` are RAW SCORES, ``(n_samples,)`` or ``(n_samples, K)`` (``n_classes=K``); ``grad``/``hess`` have the
+    same shape, are float32 (what LightGBM stores) and include ``weight`` (LightGBM 4.7 does not weight custom
+    gradients). Labels must be 0/1 (or in [0, 1]) for binary and 0..K-1 for multiclass. Labels and weights are
+    validated once per label array: LightGBM 4.7's scikit-learn wrappers hand over the constructed Dataset's cached
+    ``get_label()``/``get_weight()`` arrays, the same objects every round (the cache holds them, so their ids stay
+    unique). Picklable; the cache is not pickled.
+    """
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.asarray(y_pred, dtype=np.float64)
+        self._check_shape(raw)
+        return self._cache.get((id(y_true), id(weight)), y_true, weight).grad_hess(raw, np.float32)
+
+
+class FocalLGBMSklearnMetric(LossCallable):
+    """Focal ``eval_metric`` in LightGBM's scikit-learn form: ``(y_true, y_pred, weight) -> ("focal_loss", value,
+    False)``, the weighted mean focal loss of RAW SCORES ``y_pred`` (``(n,)`` or ``(n, K)``, including the eval
+    set's ``init_score``). Lower is better. Validates each label array once. Picklable; the cache is not pickled.
+    """
+
+    name = METRIC_NAME
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> tuple[str, float, bool]:
+        raw = np.asarray(y_pred, dtype=np.float64)
+        self._check_shape(raw)
+        return METRIC_NAME, self._cache.get((id(y_true), id(weight)), y_true, weight).eval(raw), False
 
 
 def _block_output(block: Any, booster: Any, num_iteration: int, loss: FocalLoss, calibrate: bool,
@@ -99,10 +131,20 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
         ``client``: the Dask client to train with (default: the current default client). Label and weight
         partitions are validated where they live before training; a bad value raises ``ValueError`` here.
         """
+        try:
+            self._fit_dask(X, y, sample_weight, eval_set, eval_sample_weight, client)
+        except BaseException:
+            self._forget_fit()
+            raise
+        return self
+
+    def _fit_dask(self, X: Any, y: Any, sample_weight: Any, eval_set: Any, eval_sample_weight: Any,
+                  client: Any) -> None:
         import dask
         from distributed import default_client
         from lightgbm.dask import DaskLGBMRegressor
 
+        settings = self._check_params()
         stops = {k: v for k, v in self._engine_params.items()
                  if k in _ConfigAliases.get("early_stopping_round") and v is not None}
         if stops:
@@ -145,20 +187,22 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
         totals = np.zeros(classes.shape[0])
         for _, uniq, tot in train_stats:
             np.add.at(totals, np.searchsorted(classes, uniq), tot)
-        # The K-row summary (each class once, weighted by its total weight) has the classes and the init score of
-        # the full labels; _prepare_fit sets classes_, n_classes_, loss_, init_score_ and _softmax from it.
-        self._prepare_fit(classes, totals)
+        # The init score depends on the labels only through the class totals (binary: [negatives, positives]).
+        loss, n_classes = self._loss_for(classes)
+        init = loss.init_score_from_totals(totals, n_classes)
         for i, part_stats in enumerate(stats[1:]):
-            unseen = np.setdiff1d(np.concatenate([uniq for _, uniq, _ in part_stats]), self.classes_)
+            unseen = np.setdiff1d(np.concatenate([uniq for _, uniq, _ in part_stats]), classes)
             if unseen.size:
                 raise ValueError(f"eval_set[{i}] has labels not seen in y at fit time: {unseen.tolist()!r}")
-        params, n_estimators, _, _ = self._lgb_params()
+        params = dict(settings.params)
+        if n_classes is not None:
+            params["num_class"] = n_classes
         if not _alias_values(params, "metric"):
             params["metric"] = "None"
 
-        encoded = [_from_partitions(_encode_partition, y_parts, n, self.classes_)
+        encoded = [_from_partitions(_encode_partition, y_parts, n, classes)
                    for (y_parts, _), n in zip(sets, lengths, strict=True)]
-        init_rows = [_constant_rows(self.init_score_, n) for n in lengths]
+        init_rows = [_constant_rows(init, n) for n in lengths]
         weights = [None if w_parts is None else _from_partitions(_weight_partition, w_parts, n)
                    for (_, w_parts), n in zip(sets, lengths, strict=True)]
         fit_kwargs: dict[str, Any] = {}
@@ -166,14 +210,14 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
             fit_kwargs.update(
                 eval_X=tuple(x_val for x_val, _ in eval_set), eval_y=tuple(encoded[1:]),
                 eval_init_score=init_rows[1:], eval_names=[f"valid_{i}" for i in range(len(eval_set))],
-                eval_metric=FocalLGBMSklearnMetric(self.loss_))
+                eval_metric=FocalLGBMSklearnMetric(loss, n_classes))
             if any(w is not None for w in weights[1:]):
                 # lightgbm.dask 4.7 splits every entry of eval_sample_weight: give unweighted eval sets ones.
                 fit_kwargs["eval_sample_weight"] = [_constant_rows(1.0, n) if w is None else w
                                                     for w, n in zip(weights[1:], lengths[1:], strict=True)]
 
-        engine = DaskLGBMRegressor(client=client, objective=FocalLGBMSklearnObjective(self.loss_),
-                                   n_estimators=n_estimators, **params)
+        engine = DaskLGBMRegressor(client=client, objective=FocalLGBMSklearnObjective(loss, n_classes),
+                                   n_estimators=settings.n_estimators, **params)
         with warnings.catch_warnings():
             if "n_jobs" not in self._engine_params:
                 # lightgbm.dask 4.7 warns "Parameter n_jobs will be ignored" for its own default n_jobs=None (it
@@ -181,13 +225,14 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
                 warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored", category=UserWarning)
             engine.fit(X, encoded[0], sample_weight=weights[0], init_score=init_rows[0], **fit_kwargs)
         booster = engine.booster_
-        _bake_init_score(booster, self.init_score_, self.n_classes_ if self._softmax else None)
-        self.engine_model_ = engine
-        self.booster_ = booster
-        self.best_iteration_ = booster.current_iteration()
-        self.evals_result_ = dict(getattr(engine, "evals_result_", None) or {})
+        _bake_init_score(booster, init, n_classes)
+        history = {name: {metric: list(values) for metric, values in metrics.items()}
+                   for name, metrics in (getattr(engine, "evals_result_", None) or {}).items()}
         self.n_features_in_ = int(X.shape[1])
-        return self
+        # no early stopping on Dask: every tree is used, and best_iteration_ is the last one's 0-based index
+        self._set_fitted(classes, loss, n_classes, EngineFit(booster, booster.current_iteration() - 1, history, init,
+                                                             {"importance_type": settings.extra["importance_type"]}))
+        self.engine_model_ = engine
 
     # -- prediction ------------------------------------------------------------------------------------------------
     def _dask_output(self, X: Any, what: str) -> dask.array.Array:
@@ -201,7 +246,7 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
             raise ValueError(f"X has {X.shape[1]} features, but the classifier was fitted with {self.n_features_in_}")
         k = self.n_classes_
         one_column = what == "label" or (what == "raw" and not self._softmax)
-        args = (self.booster_, self.best_iteration_, self.loss_, self.calibrate, self.classes_, self._softmax, what)
+        args = (self.booster_, self.best_iteration_ + 1, self.loss_, self.calibrate, self.classes_, self._softmax, what)
         dtype = self.classes_.dtype if what == "label" else np.dtype(np.float64)
         if isinstance(X, da.Array):
             if one_column:
@@ -231,7 +276,9 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
 
         check_is_fitted(self, "booster_")
         local = FocalLGBMClassifier(**self.get_params())
-        for name in ("booster_", "best_iteration_", "evals_result_", "n_features_in_", "classes_", "n_classes_",
-                     "loss_", "init_score_", "_label_encoder", "_softmax"):
+        for name in ("booster_", "best_iteration_", "evals_result_", "best_score_", "n_features_in_", "classes_",
+                     "n_classes_", "loss_", "init_score_", "_softmax", "_engine_state"):
             setattr(local, name, getattr(self, name))
+        if hasattr(self, "feature_names_in_"):
+            local.feature_names_in_ = self.feature_names_in_
         return local
