@@ -17,7 +17,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 __all__ = ["build_parser", "main"]
 
@@ -204,7 +207,7 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 1 if meta["errors"] else 0
 
 
-def _console() -> Any:
+def _console() -> Console:
     """stdout's console; piped or logged (no terminal, no COLUMNS), 100 columns wide instead of rich's 80, the width
     the end-of-run summary is laid out for."""
     from rich.console import Console

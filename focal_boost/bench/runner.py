@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ import pandas as pd
 from .datasets import Dataset, DatasetSpec
 from .methods import ENGINES, METHODS, Settings
 from .protocol import Protocol, TaskResult, make_tasks, method_key, run_tasks
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 __all__ = ["METHOD_TEXT", "RESULTS_ROOT", "RunConfig", "TaskProgress", "format_duration", "print_summary",
            "progress_line", "quick_config", "run_benchmark"]
@@ -110,7 +113,8 @@ def format_duration(seconds: float) -> str:
 def progress_line(done: int, total: int, elapsed: float, res: TaskResult) -> str:
     """The plain progress line of one finished task (non-terminal output), e.g.
     ``bench 12/48 tasks, 41 s elapsed, eta 2 min: synth/lightgbm repeat 0 fold 1 (3.2 s)``; the ETA assumes the
-    remaining tasks take the mean time of the finished ones."""
+    remaining tasks take the mean time of the finished ones (tasks run the most expensive first, so early ETAs err
+    high)."""
     eta = elapsed / done * (total - done) if done else float("nan")
     d, e, r, f = res.task_key
     failed = f", {len(res.errors)} FAILED" if res.errors else ""
@@ -125,7 +129,7 @@ class TaskProgress:
     Use as a context manager; call :meth:`done` per finished task. ``clock`` is the time source (seconds).
     """
 
-    def __init__(self, console: Any, total: int, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, console: Console, total: int, clock: Callable[[], float] = time.perf_counter) -> None:
         self.console, self.total, self.clock = console, total, clock
         self.n_done = 0
         self.plain = not console.is_terminal
@@ -172,7 +176,7 @@ class TaskProgress:
             flush()
 
 
-def run_benchmark(config: RunConfig, console: Any = None) -> tuple[Path, pd.DataFrame, dict[str, Any]]:
+def run_benchmark(config: RunConfig, console: Console | None = None) -> tuple[Path, pd.DataFrame, dict[str, Any]]:
     """Run ``config``; returns the results folder, the results table and the metadata written to ``run.json``.
 
     Progress goes to ``console`` (a ``rich.console.Console``; default: stdout): a progress bar in a terminal, one
@@ -313,7 +317,7 @@ def _plots(config: RunConfig, data: dict[str, Dataset], results: list[TaskResult
     return figures
 
 
-def print_summary(df: pd.DataFrame, meta: dict[str, Any], folder: Path, console: Any) -> None:
+def print_summary(df: pd.DataFrame, meta: dict[str, Any], folder: Path, console: Console) -> None:
     """The end-of-run console summary (fits in 100 columns: no cell is cut), skipped methods, failures, and where
     the report is."""
     from rich import box
