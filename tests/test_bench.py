@@ -668,3 +668,12 @@ def test_focal_candidate_rounds_count_the_trees_used(engine: str) -> None:
         used = int(np.argmin(curve)) + 1
         assert len(curve) < settings.n_estimators  # it did stop early
     assert fitted.n_rounds == used
+
+
+def test_report_tables_escape_pipes_in_cells() -> None:
+    from focal_boost.bench.report import _table
+
+    text = _table(["dataset", "what it is"], [["a|b", "labels {x|y}\nsecond line"]])
+    row = text.splitlines()[-1]
+    assert row == "| a\\|b | labels {x\\|y} second line |"
+    assert len(re.split(r"(?<!\\)\|", row)) == 4  # two cells between the outer pipes

@@ -180,11 +180,16 @@ def fmt_diff(diff: float, se: float, p: float) -> str:
     return f"{diff:+.4f} ± {se_text} (p={fmt_p(p)})"
 
 
+def _cell(value: object) -> str:
+    """A markdown table cell: ``|`` escaped (a user's file, column or label may hold one), no line breaks."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], anchor: str | None = None) -> str:
     lines = [] if anchor is None else [f"<!-- table:{anchor} -->"]
-    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| " + " | ".join(_cell(h) for h in header) + " |")
     lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
