@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: venv test lint bench bench-quick speed clean
+.PHONY: venv test lint bench bench-quick bench-reference speed clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +19,19 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check focal_boost tests examples benchmarks
 
+# The benchmark writes to ./focal_boost_results/<name>/ (ignored by git): `make bench` leaves the checkout clean.
 bench: venv
 	$(VENV)/bin/focal-boost bench
 
 bench-quick: venv
 	$(VENV)/bin/focal-boost bench --quick
 
+# Developers: refresh the committed reference run that the README quotes.
+bench-reference: venv
+	$(VENV)/bin/focal-boost bench --out benchmarks/results/default
+
 speed: venv
 	$(PY) benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache focal_boost_results

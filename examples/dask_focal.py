@@ -13,9 +13,12 @@ Run: python examples/dask_focal.py
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 
 import dask.array as da
+import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 from distributed import Client, LocalCluster
@@ -33,7 +36,31 @@ def report(name: str, seconds: float, y: np.ndarray, proba: np.ndarray, loss: Fo
           f"focal loss {loss.eval(y, raw):.4f}")
 
 
+def quiet_engines() -> None:
+    """Keep lightgbm.dask's informational messages ("Finding random open ports for workers") out of this process's
+    output: LightGBM logs through the Python logger registered here, which shows only errors."""
+    logger = logging.getLogger("lightgbm")
+    logger.setLevel(logging.ERROR)
+    lgb.register_logger(logger)
+
+
+def quiet_worker_output() -> None:
+    """Run on each Dask worker (``client.run``): send the worker process's stdout and stderr to /dev/null.
+
+    The workers print nothing of this example's; what reaches them is the engines' C++ logging, which no engine
+    setting silences: lightgbm.dask's "[LightGBM] [Info] Trying to bind port ..." lines (LightGBM sets up its
+    network on threads of its own, before it reads the booster's parameters, so verbose=-1 comes too late) and
+    XGBoost's "Task ... got rank ..." lines. Errors still surface here: a task that raises raises in this
+    process, and the nanny (in this process) reports a worker that dies. On a real cluster the workers' output
+    goes to their own logs anyway."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def main() -> None:
+    quiet_engines()
     X, y = make_classification(n_samples=30_000, n_features=20, n_informative=6, n_redundant=4, weights=[0.97],
                                flip_y=0.005, class_sep=0.8, random_state=0)
     X_train, y_train = X[:18_000], y[:18_000]
@@ -46,6 +73,7 @@ def main() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         print(f"cluster up in {time.perf_counter() - start:.1f}s: {len(client.scheduler_info()['workers'])} workers")
+        client.run(quiet_worker_output)
         chunks = 4_500  # 4 partitions of the training rows; Dask arrays must be chunked by rows only
         Xd, yd = da.from_array(X_train, chunks=(chunks, -1)), da.from_array(y_train, chunks=chunks)
         Xv, yv = da.from_array(X_val, chunks=(3_000, -1)), da.from_array(y_val, chunks=3_000)
@@ -73,7 +101,7 @@ def main() -> None:
         # LightGBM: a scikit-learn style classifier on Dask collections (no early stopping in lightgbm.dask)
         t = time.perf_counter()
         clf = fdask.FocalDaskLGBMClassifier(gamma=2.0, alpha=0.25, n_estimators=150, learning_rate=0.05,
-                                            num_leaves=15, random_state=0)
+                                            num_leaves=15, random_state=0, verbose=-1)
         clf.fit(Xd, yd, eval_set=[(Xv, yv)], client=client)
         X_test_d = da.from_array(X_test, chunks=(3_000, -1))
         proba = clf.predict_proba(X_test_d).compute()  # calibrated probabilities, computed on the workers

@@ -3,8 +3,10 @@ independent of focal_boost.bench.report, the --data path on a small CSV, and the
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -115,7 +117,7 @@ def check_report_against_csv(folder: Path) -> pd.DataFrame:
             assert close_3sig(p, ref_p(d)), (r, m, p, ref_p(d))
             recomputed[(r["dataset"], r["engine"], r["method"], m)] = (d.mean(), ref_p(d))
     verdict = parse_table(text, "verdict")
-    focal = {k for k in expected_pairs if k[2] in ("focal_tuned", "focal_default")}
+    focal = {k for k in expected_pairs if k[2] in ("focal_tuned", "focal_retinanet")}
     assert {(r["dataset"], r["engine"], r["method"]) for r in verdict} == focal
     for r in verdict:
         k = (r["dataset"], r["engine"], r["method"])
@@ -129,14 +131,14 @@ def check_report_against_csv(folder: Path) -> pd.DataFrame:
         assert set(r["significantly worse on (quality metrics)"].split(", ")) - {"-"} == worse, r
         assert set(r["also significantly better on"].split(", ")) - {"-"} == better, r
     # the plain-words summary counts the verdict table's LOSES rows
-    for key in ("focal_tuned", "focal_default"):
+    for key in ("focal_tuned", "focal_retinanet"):
         losers = [r for r in verdict if r["method"] == key and r["verdict"] == "LOSES"]
         if any(r["method"] == key for r in verdict):
             assert f"**{key} vs logloss on PR-AUC**" in text
             assert f"**loses in {len(losers)}**" in text.split(f"**{key} vs logloss on PR-AUC**")[1].split("\n")[0]
     headline = parse_table(text, "headline")
     for r in headline:
-        for key in ("logloss", "weighted_logloss", "focal_tuned", "focal_default"):
+        for key in ("logloss", "weighted_logloss", "focal_tuned", "focal_retinanet"):
             if key in r and r[key] != "skipped":
                 x = groups[(r["dataset"], r["engine"], key)]["pr_auc"].to_numpy(float)
                 assert close_4dp(parse_mean(r[key])[0], x.mean())
@@ -145,12 +147,41 @@ def check_report_against_csv(folder: Path) -> pd.DataFrame:
 
 # -- the --quick run -------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def quick_proc(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A --quick run in a subprocess whose stdout is a pipe (not a terminal), as in CI or `| tee log`."""
     out = tmp_path_factory.mktemp("bench") / "quick"
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE")}
     proc = subprocess.run([sys.executable, "-m", "focal_boost.cli", "bench", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out
+    return out, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def quick_run(quick_proc: tuple[Path, str]) -> Path:
+    return quick_proc[0]
+
+
+PLAIN_LINE = re.compile(r"bench (\d+)/(\d+) tasks, \d+(?:\.\d)? (?:s|min|h) elapsed, eta \d+(?:\.\d)? (?:s|min|h): "
+                        r"(\S+)/(lightgbm|xgboost|catboost) repeat (\d+) fold (\d+) \(\d+\.\d s\)")
+
+
+def test_quick_run_piped_prints_one_plain_line_per_task(quick_proc: tuple[Path, str]) -> None:
+    out, stdout = quick_proc
+    meta = json.loads((out / "run.json").read_text())
+    n_tasks = len(meta["datasets"]) * 3 * meta["protocol"]["pairs per comparison"]
+    lines = [line for line in stdout.splitlines() if line.startswith("bench ")]
+    matches = [PLAIN_LINE.fullmatch(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches, strict=True) if not m]
+    assert [int(m.group(1)) for m in matches] == list(range(1, n_tasks + 1))
+    assert {int(m.group(2)) for m in matches} == {n_tasks}
+    tasks = {(m.group(3), m.group(4), m.group(5), m.group(6)) for m in matches}
+    assert len(tasks) == n_tasks and {t[0] for t in tasks} == set(meta["datasets"])
+    assert "━" not in stdout and "\r" not in stdout  # no progress bar drawn into a pipe
+    # the end-of-run summary is laid out for 100 columns and cuts no cell
+    assert "…" not in stdout
+    assert max(len(line.rstrip()) for line in stdout.splitlines() if not line.startswith("Report")) <= 100
+    assert "focal_retinanet" in stdout and "report.md" in stdout
 
 
 def test_quick_run_writes_the_report_folder(quick_run: Path) -> None:
@@ -176,7 +207,7 @@ def test_quick_run_has_one_row_per_dataset_engine_method_fold(quick_run: Path) -
     expected = 0
     for dataset in meta["datasets"]:
         for engine in ("lightgbm", "xgboost", "catboost"):
-            for method in ("logloss", "weighted_logloss", "focal_tuned", "focal_default"):
+            for method in ("logloss", "weighted_logloss", "focal_tuned", "focal_retinanet"):
                 rows = df[(df.dataset == dataset) & (df.engine == engine) & (df.method == method)]
                 if (dataset, engine, method) in skipped:
                     assert rows.empty  # skipped, and said so below, never silently
@@ -234,13 +265,59 @@ def test_data_path_runs_on_a_small_csv(tmp_path: Path) -> None:
     assert status == 0
     df = check_report_against_csv(out)
     assert set(df.dataset) == {"customers"} and set(df.engine) == {"lightgbm"}
-    assert set(df.method) == {"logloss", "weighted_logloss", "focal_tuned", "focal_default"}
+    assert set(df.method) == {"logloss", "weighted_logloss", "focal_tuned", "focal_retinanet"}
     meta = json.loads((out / "run.json").read_text())
     n_churn = int((frame.label == "churn").sum())
     # the minority label is the positive class; counts are (negatives, positives)
     assert meta["datasets"]["customers"]["class_counts"] == f"{len(frame) - n_churn}, {n_churn}"
     assert n_churn < len(frame) - n_churn
     assert "'label'" in meta["datasets"]["customers"]["description"]
+    # ... and run.json and report.md say which label was positive and why
+    assert meta["datasets"]["customers"]["positive_class"] == "churn"
+    assert "minority" in meta["datasets"]["customers"]["positive_class_rule"]
+    assert "--pos-label" in meta["datasets"]["customers"]["positive_class_rule"]
+    report = (out / "report.md").read_text()
+    assert "- customers: `churn`, the minority label" in report
+
+
+def test_pos_label_chooses_the_positive_class(tmp_path: Path) -> None:
+    from focal_boost.bench.datasets import load_table, user_spec
+
+    frame = _small_table(200)
+    frame["flag"] = np.where(frame.label == "churn", 1, 0)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    stay = (frame.label == "stay").to_numpy().astype(int)
+    ds = load_table(tmp_path / "t.csv", "label", pos_label="stay")  # the majority label, chosen explicitly
+    np.testing.assert_array_equal(ds.y, stay)
+    assert ds.class_names == ["churn", "stay"]
+    assert ds.positive_class() == {"label": "stay", "rule": "chosen with --pos-label stay"}
+    assert "positive class 'stay' (chosen with --pos-label stay)" in ds.description
+    # numeric labels: the text "0" names the label 0
+    ds0 = load_table(tmp_path / "t.csv", "flag", pos_label="0")
+    np.testing.assert_array_equal(ds0.y, stay)
+    # the spec carries the choice to the worker processes, which rebuild the data from it
+    spec = user_spec(tmp_path / "t.csv", "label", "stay")
+    np.testing.assert_array_equal(spec.build().y, stay)
+    assert user_spec(tmp_path / "t.csv", "label") != spec
+    with pytest.raises(ValueError, match=r"--pos-label 'maybe' is not a label of --target 'label'.*'churn'.*'stay'"):
+        load_table(tmp_path / "t.csv", "label", pos_label="maybe")
+    frame["three"] = np.arange(len(frame)) % 3
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(ValueError, match=r"--pos-label '1' applies to a binary target; --target 'three' has 3"):
+        load_table(tmp_path / "m.csv", "three", pos_label="1")
+
+
+def test_cli_pos_label_errors_name_the_value_and_the_labels(tmp_path: Path) -> None:
+    from focal_boost.cli import main
+
+    _small_table(120).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match=r"focal-boost bench: --pos-label 'maybe' .*\['churn', 'stay'\]"):
+        main(["bench", "--quick", "--data", str(tmp_path / "t.csv"), "--target", "label", "--pos-label", "maybe",
+              "--out", str(out)])
+    assert not out.exists()  # refused before anything was written
+    with pytest.raises(SystemExit, match=r"--pos-label 'churn' .* needs --data"):
+        main(["bench", "--pos-label", "churn"])
 
 
 def test_data_loader_csv_and_parquet_agree_and_bad_target_is_named(tmp_path: Path) -> None:
@@ -274,7 +351,7 @@ def _synthetic_results(n_folds: int = 8) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rows = []
     base = 0.6 + 0.05 * rng.standard_normal(n_folds)
-    shifts = {"logloss": 0.0, "weighted_logloss": None, "focal_tuned": -0.05, "focal_default": +0.03}
+    shifts = {"logloss": 0.0, "weighted_logloss": None, "focal_tuned": -0.05, "focal_retinanet": +0.03}
     for method, shift in shifts.items():
         for probs in (["calibrated", "uncalibrated"] if method.startswith("focal") else ["native"]):
             for f in range(n_folds):
@@ -298,8 +375,8 @@ def test_verdicts_say_plainly_where_focal_loses(tmp_path: Path) -> None:
     assert ver.loc["focal_tuned", "verdict"] == "LOSES"
     assert ver.loc["focal_tuned", "p"] == pytest.approx(2 / 2**8)
     assert ver.loc["focal_tuned", "worse_on"] == "Brier"  # higher Brier is worse
-    assert ver.loc["focal_default", "verdict"] == "WINS"
-    assert ver.loc["focal_default", "worse_on"] == "-"
+    assert ver.loc["focal_retinanet", "verdict"] == "WINS"
+    assert ver.loc["focal_retinanet", "worse_on"] == "-"
     folder = tmp_path / "synthetic"
     folder.mkdir()
     df.to_csv(folder / "results.csv", index=False)
@@ -308,7 +385,7 @@ def test_verdicts_say_plainly_where_focal_loses(tmp_path: Path) -> None:
     check_report_against_csv(folder)
     assert "**focal_tuned vs logloss on PR-AUC**: wins in 0 of 1 dataset × engine cells, **loses in 1** " \
            "(toy/lightgbm)" in text
-    assert "**focal_default vs logloss on PR-AUC**: wins in 1 of 1" in text
+    assert "**focal_retinanet vs logloss on PR-AUC**: wins in 1 of 1" in text
 
 
 def test_no_better_when_differences_are_noise_or_zero() -> None:
@@ -356,3 +433,247 @@ def test_importing_the_cli_and_bench_imports_no_engine() -> None:
             "print([m for m in ('lightgbm', 'xgboost', 'catboost') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+# -- progress, console summary -----------------------------------------------------------------------------------
+def _task_result(dataset: str = "synth", engine: str = "lightgbm", fold: int = 1, seconds: float = 3.2):
+    from focal_boost.bench.protocol import TaskResult
+
+    return TaskResult((dataset, engine, 0, fold), [], {}, None, {}, {}, seconds)
+
+
+class _FlushCounter(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes: list[int] = []  # number of lines written at each flush
+
+    def flush(self) -> None:
+        self.flushes.append(self.getvalue().count("\n"))
+        super().flush()
+
+
+def test_plain_progress_writes_and_flushes_one_line_per_finished_task() -> None:
+    from rich.console import Console
+
+    from focal_boost.bench.runner import TaskProgress
+
+    file = _FlushCounter()
+    console = Console(file=file, width=100)
+    assert not console.is_terminal
+    now = iter([100.0, 110.0, 141.0, 150.0, 250.0])  # start, then one reading per finished task
+    with TaskProgress(console, 4, clock=lambda: next(now)) as progress:
+        progress.done(_task_result(fold=1))
+        progress.done(_task_result("digits", "xgboost", 0, 12.25))
+        progress.done(_task_result(fold=2))
+        progress.done(_task_result("x" * 150, "catboost", 2, 1.0))  # a long line is not wrapped or cut
+    lines = file.getvalue().splitlines()
+    assert lines[1:] == [
+        "bench 1/4 tasks, 10 s elapsed, eta 30 s: synth/lightgbm repeat 0 fold 1 (3.2 s)",
+        "bench 2/4 tasks, 41 s elapsed, eta 41 s: digits/xgboost repeat 0 fold 0 (12.2 s)",
+        "bench 3/4 tasks, 50 s elapsed, eta 17 s: synth/lightgbm repeat 0 fold 2 (3.2 s)",
+        f"bench 4/4 tasks, 2 min elapsed, eta 0 s: {'x' * 150}/catboost repeat 0 fold 2 (1.0 s)",
+    ]
+    assert lines[0].startswith("bench: 4 tasks")
+    assert {2, 3, 4, 5} <= set(file.flushes)  # flushed right after each line, not at the end
+
+
+def test_terminal_progress_is_a_rich_bar() -> None:
+    from rich.console import Console
+
+    from focal_boost.bench.runner import TaskProgress
+
+    file = io.StringIO()
+    console = Console(file=file, force_terminal=True, width=100)
+    with TaskProgress(console, 3) as progress:
+        for fold in range(3):
+            progress.done(_task_result(fold=fold))
+    text = file.getvalue()
+    assert "━" in text and "3/3" in text and "synth/lightgbm repeat 0 fold 2" in text
+    assert "tasks, " not in text and "elapsed" not in text  # none of the plain lines
+
+
+def test_format_duration() -> None:
+    from focal_boost.bench.runner import format_duration
+
+    assert [format_duration(s) for s in (0.4, 41, 89.4, 95, 125, 5399, 5400, 9000)] == [
+        "0 s", "41 s", "89 s", "2 min", "2 min", "90 min", "1.5 h", "2.5 h"]
+    assert format_duration(float("nan")) == "?"
+
+
+def _three_engine_results() -> pd.DataFrame:
+    parts = []
+    for i, (dataset, engine) in enumerate((("breast_cancer_5pct", "lightgbm"), ("breast_cancer_5pct", "catboost"),
+                                            ("synth_pos0.1pct", "xgboost"), ("digits_8_vs_rest", "lightgbm"))):
+        df = _synthetic_results()
+        df["dataset"], df["engine"] = dataset, engine
+        df["pr_auc"] += 0.01 * i
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_console_summary_fits_100_columns_and_cuts_no_cell() -> None:
+    from rich.console import Console
+
+    from focal_boost.bench.report import summary_rows
+    from focal_boost.bench.runner import print_summary
+
+    df = _three_engine_results()
+    header, rows, legend = summary_rows(df)
+    assert header == ["dataset", "engine", "logloss", "weighted", "focal_tuned", "focal_retinanet"]
+    assert "weighted = weighted_logloss" in legend and "alpha 0.25" in legend
+    for force_terminal in (False, True):
+        file = io.StringIO()
+        console = Console(file=file, width=100, force_terminal=force_terminal, color_system=None)
+        meta = {"name": "t", "skipped": [], "errors": [], "wall_time_s": 1.0}
+        print_summary(df, meta, Path("focal_boost_results/t"), console)
+        text = file.getvalue()
+        assert "…" not in text
+        assert max(len(line) for line in text.splitlines()) <= 100
+        for row in rows:
+            # every cell intact, and each row on one line
+            assert any(all(cell in line for cell in row) for line in text.splitlines()), row
+        assert " LOSES" in text and " WINS" in text  # the synthetic verdicts: focal_tuned loses, retinanet wins
+    # the markdown headline keeps the long form
+    assert "focal_retinanet verdict" in headline_text(df)
+
+
+def headline_text(df: pd.DataFrame) -> str:
+    from focal_boost.bench.report import headline_markdown
+
+    return headline_markdown(df)
+
+
+def test_committed_reference_run_still_renders(tmp_path: Path) -> None:
+    """benchmarks/results/default (the README's reference run) renders with today's report code; results written
+    before focal_default was renamed focal_retinanet read as focal_retinanet."""
+    from focal_boost.bench.report import render_markdown
+
+    ref = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "default"
+    df = pd.read_csv(ref / "results.csv")
+    meta = json.loads((ref / "run.json").read_text())
+    df["method"] = df["method"].replace({"focal_default": "focal_retinanet"})
+    df.to_csv(tmp_path / "results.csv", index=False)
+    raw = pd.read_csv(ref / "results.csv")
+    (tmp_path / "report.md").write_text(render_markdown(raw, meta, meta.get("figures", [])))
+    check_report_against_csv(tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "focal_retinanet" in text and "focal_default" not in text.split("## Setup")[0]
+
+
+# -- CLI help, version ---------------------------------------------------------------------------------------------
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    from focal_boost.cli import main
+
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def _option_help(text: str, option: str) -> str:
+    """The help entry of one option: its line and the continuation lines up to the next option."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith(option + " ")]
+    assert len(starts) == 1, (option, starts)
+    entry = [lines[starts[0]]]
+    for line in lines[starts[0] + 1:]:
+        if line.strip().startswith("-") or not line.strip():
+            break
+        entry.append(line)
+    return " ".join(part.strip() for part in entry)
+
+
+def test_bench_help_lists_every_option_with_the_code_defaults(capsys, monkeypatch) -> None:
+    from focal_boost.bench import Protocol, RunConfig, Settings, quick_config
+    from focal_boost.bench.methods import METHODS
+    from focal_boost.cli import build_parser
+
+    text = _help(["bench", "--help"], capsys, monkeypatch)
+    p, s, cfg = Protocol(), Settings(), RunConfig(name="x", datasets=[])
+    qp, qs = quick_config()
+    expected = {
+        "--folds": f"default {p.n_splits}" + ("" if qp.n_splits == p.n_splits else f"; with --quick {qp.n_splits}"),
+        "--repeats": f"default {p.n_repeats}; with --quick {qp.n_repeats}",
+        "--seed": f"default {p.seed}",
+        "--n-estimators": f"default {s.n_estimators}; with --quick {qs.n_estimators}",
+        "--learning-rate": f"default {s.learning_rate}; with --quick {qs.learning_rate}",
+        "--catboost-multiclass-limit": f"default {s.catboost_multiclass_max_seconds:g}",
+        "--jobs": f"default {cfg.jobs}",
+        "--methods": ", ".join(METHODS),
+        "--out": "default ./focal_boost_results/NAME/",
+        "--pos-label": "Default: the minority label",
+    }
+    for option, default in expected.items():
+        assert default in _option_help(text, option), (option, default)
+    assert s.catboost_multiclass_max_seconds == 10.0  # the value the old help misstated as 30
+    assert "(default 30)" not in text
+    bench = next(a for a in build_parser()._actions if a.dest == "command").choices["bench"]
+    for action in bench._actions:
+        for flag in action.option_strings:
+            assert flag in text, flag
+        if action.help and action.option_strings and action.dest not in ("help", "quick", "no_plots", "target"):
+            assert "default" in action.help.lower(), (action.dest, action.help)
+    assert "``" not in text and "focal_default" not in text
+
+
+def test_top_level_help_is_plain_text_and_version_prints(capsys, monkeypatch) -> None:
+    import focal_boost
+
+    text = _help(["--help"], capsys, monkeypatch)
+    assert "``" not in text and ":class:" not in text and ".. " not in text
+    assert "focal-boost bench" in text and "./focal_boost_results/NAME/" in text
+    assert _help(["--version"], capsys, monkeypatch) == f"focal-boost {focal_boost.__version__}\n"
+
+
+def test_speed_option_is_refused_with_a_pointer() -> None:
+    from focal_boost.cli import main
+
+    with pytest.raises(SystemExit, match="make speed"):
+        main(["bench", "--speed"])
+
+
+def test_default_results_folder_is_under_the_current_directory_and_ignored() -> None:
+    from focal_boost.bench.runner import RESULTS_ROOT, RunConfig
+
+    assert RunConfig(name="default", datasets=[]).folder == Path("focal_boost_results/default")
+    assert RESULTS_ROOT == Path("focal_boost_results") and not RESULTS_ROOT.is_absolute()
+    root = Path(__file__).resolve().parent.parent
+    if (root / ".git").exists():
+        proc = subprocess.run(["git", "check-ignore", "-q", "focal_boost_results/default/report.md"], cwd=root)
+        assert proc.returncode == 0, "focal_boost_results/ must be git-ignored"
+    makefile = (root / "Makefile").read_text()
+    assert "bench-reference:" in makefile and "--out benchmarks/results/default" in makefile
+
+
+# -- best_iteration_ is 0-based in every Focal*Classifier: the benchmark counts best + 1 rounds -------------------
+@pytest.mark.parametrize("engine", ["lightgbm", "xgboost", "catboost"])
+def test_focal_candidate_rounds_count_the_trees_used(engine: str) -> None:
+    from focal_boost.bench.methods import Candidate, Settings, fit_candidate
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + 1.5 * rng.normal(size=600) > 1.2).astype(np.int64)  # noisy: early stopping stops early
+    settings = Settings(n_estimators=300, learning_rate=0.5, early_stopping_rounds=5)
+    cand = Candidate("focal_retinanet", 4, 2.0, 0.25)
+    fitted = fit_candidate(engine, cand, X[:400], y[:400], X[400:], y[400:], 2, 0, settings)
+    clf = fitted.extra["model"]
+    assert fitted.n_rounds == clf.best_iteration_ + 1
+    if engine == "catboost":
+        model = getattr(clf, "booster_", None) or clf.model_
+        used = model.get_best_iteration() + 1  # CatBoost's own 0-based best iteration, as a count
+    else:
+        # the engine-independent count: the validation curve's best round, 1-based
+        curve = next(iter(next(iter(clf.evals_result_.values())).values()))
+        used = int(np.argmin(curve)) + 1
+        assert len(curve) < settings.n_estimators  # it did stop early
+    assert fitted.n_rounds == used
+
+
+def test_report_tables_escape_pipes_in_cells() -> None:
+    from focal_boost.bench.report import _table
+
+    text = _table(["dataset", "what it is"], [["a|b", "labels {x|y}\nsecond line"]])
+    row = text.splitlines()[-1]
+    assert row == "| a\\|b | labels {x\\|y} second line |"
+    assert len(re.split(r"(?<!\\)\|", row)) == 4  # two cells between the outer pipes

@@ -1,8 +1,10 @@
 """Benchmark data: generated and scikit-learn-bundled imbalanced problems (all offline), and the user's own file.
 
 Every dataset is a :class:`Dataset` with a float64 feature matrix and integer labels ``0..K-1``; for binary problems
-label 1 is the minority ("positive") class. Builders are deterministic (fixed seeds), so a worker process can rebuild
-a dataset by name instead of receiving it through a pipe.
+label 1 is the positive class: the minority class of every builtin dataset, and of a user file unless ``pos_label``
+names another label. Label 1 is scikit-learn's positive class ``classes_[1]``, the class a scalar alpha weighs.
+Builders are deterministic (fixed seeds), so a worker process can rebuild a dataset by name instead of receiving it
+through a pipe.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ class Dataset:
     y: np.ndarray
     description: str
     class_names: list[str] = field(default_factory=list)
+    positive_rule: str = "the minority class"  # binary: why class 1 (class_names[1]) is the positive class
+
+    def positive_class(self) -> dict[str, str] | None:
+        """Binary data: the positive class (label 1) and why it is the positive one; ``None`` for multiclass."""
+        if not self.binary:
+            return None
+        name = self.class_names[1] if len(self.class_names) > 1 else "1"
+        return {"label": name, "rule": self.positive_rule}
 
     @property
     def n_classes(self) -> int:
@@ -103,8 +113,8 @@ def _breast_cancer_subsampled(name: str, n_positive: int, seed: int) -> Dataset:
     return Dataset(name, X[keep].astype(np.float64), yb, desc, ["benign", "malignant"])
 
 
-def _user_file(name: str, path: str, target: str) -> Dataset:
-    return load_table(path, target, name=name)
+def _user_file(name: str, path: str, target: str, pos_label: str | None = None) -> Dataset:
+    return load_table(path, target, name=name, pos_label=pos_label)
 
 
 BUILTIN: dict[str, Callable[..., Dataset]] = {
@@ -153,19 +163,40 @@ def quick_specs() -> list[DatasetSpec]:
     ]
 
 
-def user_spec(path: str | Path, target: str) -> DatasetSpec:
-    """A spec for the user's CSV or Parquet file (``--data FILE --target COLUMN``)."""
+def user_spec(path: str | Path, target: str, pos_label: str | None = None) -> DatasetSpec:
+    """A spec for the user's CSV or Parquet file (``--data FILE --target COLUMN [--pos-label LABEL]``)."""
     path = Path(path)
-    return _spec(path.stem, "user_file", path=str(path.resolve()), target=target)
+    kwargs: dict[str, object] = {"path": str(path.resolve()), "target": target}
+    if pos_label is not None:
+        kwargs["pos_label"] = str(pos_label)
+    return _spec(path.stem, "user_file", **kwargs)
 
 
-def load_table(path: str | Path, target: str, name: str | None = None) -> Dataset:
+MINORITY_RULE = ("the minority label, the default of --data (on a tie, the larger label in sorted order); "
+                 "--pos-label LABEL chooses another")
+
+
+def _matches(label: object, text: str) -> bool:
+    """Whether a label value of the file is the one the user typed (``--pos-label 1`` matches 1, 1.0 and "1")."""
+    if str(label) == text:
+        return True
+    if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, (bool, np.bool_)):
+        try:
+            return float(text) == float(label)
+        except ValueError:
+            return False
+    return False
+
+
+def load_table(path: str | Path, target: str, name: str | None = None, pos_label: str | None = None) -> Dataset:
     """Load a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
 
     Features: every column but ``target``; numeric columns as they are, other columns as integer category codes
     (missing values stay NaN: all three engines handle NaN). Rows whose target is missing raise ``ValueError``
-    rather than being dropped. Binary targets: the less frequent label becomes class 1 (positive). Multiclass:
-    labels sorted, coded 0..K-1.
+    rather than being dropped. Binary targets: ``pos_label`` (compared with each label as text, or as a number for
+    numeric labels) becomes class 1, the positive class; without it the less frequent label does (on a tie, the
+    larger label in sorted order, scikit-learn's ``classes_[1]``). An unknown ``pos_label`` raises ``ValueError``
+    naming it and the labels. Multiclass: labels sorted, coded 0..K-1 (``pos_label`` is refused).
     """
     import pandas as pd
 
@@ -202,15 +233,29 @@ def load_table(path: str | Path, target: str, name: str | None = None) -> Datase
     labels, counts = np.unique(y_raw.to_numpy(), return_counts=True)
     if len(labels) < 2:
         raise ValueError(f"--target {target!r} has a single value {labels.tolist()!r}; need at least 2 classes")
+    rule = MINORITY_RULE
+    if pos_label is not None:
+        if len(labels) != 2:
+            raise ValueError(f"--pos-label {pos_label!r} applies to a binary target; --target {target!r} has "
+                             f"{len(labels)} labels {labels.tolist()!r}")
+        hits = [v for v in labels if _matches(v, str(pos_label))]
+        if len(hits) != 1:
+            raise ValueError(f"--pos-label {pos_label!r} is not a label of --target {target!r}; its labels: "
+                             f"{labels.tolist()!r}")
+        positive = hits[0]
+        rule = f"chosen with --pos-label {pos_label}"
+    elif len(labels) == 2:
+        positive = labels[int(np.argmin(counts))] if counts[0] != counts[1] else labels[1]
     if len(labels) == 2:
-        minority = labels[int(np.argmin(counts))] if counts[0] != counts[1] else labels[1]
-        y = (y_raw.to_numpy() == minority).astype(np.int64)
-        majority = labels[labels != minority][0]
-        class_names = [str(majority), str(minority)]
+        y = (y_raw.to_numpy() == positive).astype(np.int64)
+        negative = labels[labels != positive][0]
+        class_names = [str(negative), str(positive)]
     else:
         y = np.searchsorted(labels, y_raw.to_numpy()).astype(np.int64)
         class_names = [str(v) for v in labels]
     desc = (f"user file {path.name}: {len(y)} rows, {X.shape[1]} features, target {target!r}, class counts "
             + ", ".join(f"{n}={c}" for n, c in zip(class_names, np.bincount(y, minlength=len(class_names)),
                                                    strict=True)))
-    return Dataset(name or path.stem, X, y, desc, class_names)
+    if len(labels) == 2:
+        desc += f"; positive class {class_names[1]!r} ({rule})"
+    return Dataset(name or path.stem, X, y, desc, class_names, rule)

@@ -7,8 +7,9 @@ Methods (every one gets the same number of candidate configurations, ``budget``,
   n_negative / n_positive, i.e. ``scale_pos_weight``; multiclass: "balanced", n / (K n_k)); the validation split
   gets the same class weights, so early stopping watches the weighted log loss it trains on. Candidates = tree sizes.
 - ``focal_tuned``: focal loss, candidates = a (gamma, alpha) grid at the default tree size.
-- ``focal_default``: focal loss at gamma=2, alpha=0.25 (binary; alpha=None for multiclass, where a scalar alpha is
-  undefined); (gamma, alpha) are not tuned, the budget goes to the same tree-size grid as the logloss methods.
+- ``focal_retinanet``: focal loss at RetinaNet's setting gamma=2, alpha=0.25 (binary; alpha=None for multiclass,
+  where a scalar alpha is undefined). This is not the library's default (alpha=None); (gamma, alpha) are not tuned,
+  the budget goes to the same tree-size grid as the logloss methods.
 
 Engines are imported only inside the functions that train, so importing this module is cheap.
 """
@@ -37,8 +38,10 @@ __all__ = [
 ]
 
 ENGINES = ("lightgbm", "xgboost", "catboost")
-METHODS = ("logloss", "weighted_logloss", "focal_tuned", "focal_default")
-FOCAL_METHODS = ("focal_tuned", "focal_default")
+METHODS = ("logloss", "weighted_logloss", "focal_tuned", "focal_retinanet")
+FOCAL_METHODS = ("focal_tuned", "focal_retinanet")
+# focal_retinanet: the setting of the RetinaNet paper (Lin et al. 2017); alpha weighs the positive class (label 1)
+RETINANET_GAMMA, RETINANET_ALPHA = 2.0, 0.25
 ADAPTERS = {
     "lightgbm": ("focal_boost.lightgbm", "FocalLGBMClassifier"),
     "xgboost": ("focal_boost.xgboost", "FocalXGBClassifier"),
@@ -107,9 +110,9 @@ def candidates(method: str, n_classes: int, settings: Settings) -> list[Candidat
         raise ValueError(f"budget={k} needs at least {k} tree sizes, got sizes={settings.sizes!r}")
     if method in ("logloss", "weighted_logloss"):
         return [Candidate(method, d) for d in settings.sizes[:k]]
-    if method == "focal_default":
-        alpha = 0.25 if n_classes == 2 else None
-        return [Candidate(method, d, 2.0, alpha) for d in settings.sizes[:k]]
+    if method == "focal_retinanet":
+        alpha = RETINANET_ALPHA if n_classes == 2 else None
+        return [Candidate(method, d, RETINANET_GAMMA, alpha) for d in settings.sizes[:k]]
     if method == "focal_tuned":
         grid = settings.focal_grid_binary if n_classes == 2 else settings.focal_grid_multiclass
         if len(grid) < k:
@@ -195,7 +198,8 @@ def engine_params(engine: str, depth: int, seed: int, settings: Settings) -> dic
 
 @dataclass
 class Fitted:
-    """A trained candidate: ``predict(X)`` -> {variant: probabilities (n, K)}; fit wall time; rounds kept."""
+    """A trained candidate: ``predict(X)`` -> {variant: probabilities (n, K)}; fit wall time; boosting rounds used
+    for prediction (a count); ``extra``: focal candidates keep the resolved ``alpha`` and the fitted ``model``."""
 
     candidate: Candidate
     predict: Callable[[np.ndarray], dict[str, np.ndarray]]
@@ -278,9 +282,9 @@ def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarr
         warnings.simplefilter("ignore", UserWarning)
         clf.fit(X, y, eval_set=[(X_val, y_val)])
     fit_time = time.perf_counter() - t0
-    # best_iteration_ follows each engine's convention: a 1-based count for LightGBM, a 0-based index otherwise.
-    best = int(clf.best_iteration_)
-    n_rounds = best if engine == "lightgbm" else best + 1
+    # best_iteration_ of every Focal*Classifier is the 0-based index of the last round used for prediction
+    # (LightGBM included, unlike LGBMClassifier's 1-based count), so the rounds used are that plus one.
+    n_rounds = int(clf.best_iteration_) + 1
 
     def predict(X_new: np.ndarray) -> dict[str, np.ndarray]:
         raw = clf.decision_function(X_new)
@@ -289,4 +293,4 @@ def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarr
             "uncalibrated": clf.loss_.predict_proba(raw, calibrate=False),
         }
 
-    return Fitted(cand, predict, fit_time, n_rounds, {"alpha": alpha})
+    return Fitted(cand, predict, fit_time, n_rounds, {"alpha": alpha, "model": clf})

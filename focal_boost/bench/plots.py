@@ -18,8 +18,8 @@ __all__ = ["plot_differences", "plot_pr_curves", "plot_reliability", "pooled_pre
 Pooled = dict[str, tuple[np.ndarray, np.ndarray]]  # key -> (labels (n,), probabilities (n, K))
 STYLE = {
     "logloss": ("tab:blue", "-"), "weighted_logloss": ("tab:orange", "-"), "focal_tuned": ("tab:green", "-"),
-    "focal_tuned[uncalibrated]": ("tab:green", ":"), "focal_default": ("tab:red", "-"),
-    "focal_default[uncalibrated]": ("tab:red", ":"),
+    "focal_tuned[uncalibrated]": ("tab:green", ":"), "focal_retinanet": ("tab:red", "-"),
+    "focal_retinanet[uncalibrated]": ("tab:red", ":"),
 }
 
 

@@ -3,7 +3,8 @@ stratified validation split of each training fold for early stopping, candidate 
 and held-out metrics on the test fold.
 
 One task = (dataset, engine, repeat, fold); every method runs inside it on the same split, so results are paired.
-Tasks run in a process pool (``jobs`` workers, one engine thread each) with a rich progress bar.
+Tasks run in a process pool (``jobs`` workers, one engine thread each); the runner reports progress per finished
+task.
 """
 
 from __future__ import annotations

@@ -36,9 +36,12 @@ __all__ = [
 BASELINE = "logloss"
 PRIMARY = "pr_auc"
 LEVEL = 0.05
-KEY_ORDER = ("logloss", "weighted_logloss", "focal_tuned", "focal_tuned[uncalibrated]", "focal_default",
-             "focal_default[uncalibrated]")
-FOCAL_KEYS = ("focal_tuned", "focal_default")
+KEY_ORDER = ("logloss", "weighted_logloss", "focal_tuned", "focal_tuned[uncalibrated]", "focal_retinanet",
+             "focal_retinanet[uncalibrated]")
+FOCAL_KEYS = ("focal_tuned", "focal_retinanet")
+# method names of older results.csv files -> today's name (focal_default was renamed: it is RetinaNet's setting,
+# not the library's default)
+LEGACY_METHODS = {"focal_default": "focal_retinanet"}
 METRIC_TITLES = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "f1": "F1", "recall": "recall", "brier": "Brier",
                  "log_loss": "log loss", "ece": "ECE", "fit_time_s": "fit time (s)"}
 
@@ -46,6 +49,7 @@ METRIC_TITLES = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "f1": "F1", "recall":
 def add_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Add the report's method name ``key``: the method, with ``[uncalibrated]`` for focal's uncalibrated rows."""
     df = df.copy()
+    df["method"] = df["method"].replace(LEGACY_METHODS)
     df["key"] = np.where(df["probabilities"] == "uncalibrated", df["method"] + "[uncalibrated]", df["method"])
     return df
 
@@ -176,11 +180,16 @@ def fmt_diff(diff: float, se: float, p: float) -> str:
     return f"{diff:+.4f} ± {se_text} (p={fmt_p(p)})"
 
 
+def _cell(value: object) -> str:
+    """A markdown table cell: ``|`` escaped (a user's file, column or label may hold one), no line breaks."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], anchor: str | None = None) -> str:
     lines = [] if anchor is None else [f"<!-- table:{anchor} -->"]
-    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| " + " | ".join(_cell(h) for h in header) + " |")
     lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -371,6 +380,12 @@ def _setup_section(meta: dict[str, Any], datasets: Sequence[str]) -> list[str]:
                      d.get("description", "")])
     out.append(_table(["dataset", "rows", "features", "class counts", "what it is"], rows))
     out.append("")
+    positives = [(name, info[name]) for name in datasets if "positive_class" in info.get(name, {})]
+    if positives:
+        out += ["Positive class of the binary datasets (label 1, the last class count above, scikit-learn's "
+                "`classes_[1]`: PR-AUC, F1 and recall are computed for it, and a scalar alpha weighs it):", ""]
+        out += [f"- {name}: `{d['positive_class']}`, {d.get('positive_class_rule', '')}" for name, d in positives]
+        out.append("")
     out += ["Methods (per engine, every method gets the same number of candidate configurations, chosen by the "
             "inner-validation PR-AUC of its default probabilities):", ""]
     out += [f"- `{k}`: {v}" for k, v in meta.get("methods", {}).items()]
@@ -402,15 +417,53 @@ def _selection_section(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def summary_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the end-of-run console summary (PR-AUC means and focal verdicts)."""
-    df = add_keys(df)
-    ver = verdicts(paired_stats(df, [PRIMARY]))
-    text = headline_markdown(df, ver).splitlines()
-    header = [c.strip() for c in text[1].strip("|").split("|")]
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text[3:]]
-    return header, rows
+CONSOLE_HEADERS = {"logloss": "logloss", "weighted_logloss": "weighted", "focal_tuned": "focal_tuned",
+                   "focal_retinanet": "focal_retinanet"}
 
 
-__all__ += ["PROBABILITY_METRICS", "fmt_diff", "fmt_mean", "fmt_p", "min_attainable_p", "summary_rows",
+def fmt_compact(mean: float, se: float) -> str:
+    """``0.812±0.012`` (3 decimals): the console summary's cell."""
+    if not np.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f}±{se:.3f}" if np.isfinite(se) else f"{mean:.3f}±n/a"
+
+
+def summary_rows(df: pd.DataFrame, level: float = LEVEL) -> tuple[list[str], list[list[str]], str]:
+    """Header, rows and legend of the end-of-run console summary: held-out PR-AUC ``mean±SE`` per dataset, engine
+    and method, each focal cell followed by ``WINS`` or ``LOSES`` when its paired Wilcoxon test against logloss is
+    significant. Sized for 100 columns; report.md has the full tables."""
+    df = add_keys(df) if "key" not in df else df
+    summ = summary_stats(df, [PRIMARY])
+    ver = verdicts(paired_stats(df, [PRIMARY]), level=level)
+    keys = [k for k in KEY_ORDER if "[" not in k and k in set(df["key"])]
+    engines = _order(df["engine"].unique(), ("lightgbm", "xgboost", "catboost"))
+    rows = []
+    for dataset in dict.fromkeys(df["dataset"]):
+        for engine in engines:
+            s = summ[(summ["dataset"] == dataset) & (summ["engine"] == engine)].set_index("key")
+            if s.empty:
+                continue
+            v = ver[(ver["dataset"] == dataset) & (ver["engine"] == engine)].set_index("key") if len(ver) else ver
+            cells = []
+            for k in keys:
+                if k not in s.index:
+                    cells.append("skipped")
+                    continue
+                cell = fmt_compact(s.loc[k, "mean"], s.loc[k, "se"])
+                verdict = v.loc[k, "verdict"] if len(v) and k in v.index else None
+                if verdict in ("WINS", "LOSES"):
+                    cell += f" {verdict}"
+                cells.append(cell)
+            rows.append([dataset, engine, *cells])
+    header = ["dataset", "engine", *[CONSOLE_HEADERS.get(k, k) for k in keys]]
+    n = int(summ["n"].max()) if len(summ) else 0
+    legend = (f"Held-out PR-AUC, mean±SE over {n} folds. weighted = weighted_logloss; focal_retinanet = gamma 2, "
+              f"alpha 0.25 (RetinaNet). WINS / LOSES: the focal method is significantly better / worse than logloss "
+              f"on the same folds (Wilcoxon, p < {level}); no mark: no significant difference.")
+    if n and min_attainable_p(n) >= level:
+        legend += f" With {n} folds no difference can reach p < {level}: use --folds/--repeats for a verdict."
+    return header, rows, legend
+
+
+__all__ += ["PROBABILITY_METRICS", "fmt_compact", "fmt_diff", "fmt_mean", "fmt_p", "min_attainable_p", "summary_rows",
             "verdict_of"]

@@ -8,9 +8,10 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,11 @@ from .datasets import Dataset, DatasetSpec
 from .methods import ENGINES, METHODS, Settings
 from .protocol import Protocol, TaskResult, make_tasks, method_key, run_tasks
 
-__all__ = ["METHOD_TEXT", "RunConfig", "quick_config", "run_benchmark"]
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+__all__ = ["METHOD_TEXT", "RESULTS_ROOT", "RunConfig", "TaskProgress", "format_duration", "print_summary",
+           "progress_line", "quick_config", "run_benchmark"]
 
 METHOD_TEXT = {
     "logloss": "the engine's builtin log loss; candidates: the tree-size grid",
@@ -30,16 +35,21 @@ METHOD_TEXT = {
     "focal_tuned": "focal loss (library defaults: hessian safeguard, calibrated probabilities), (gamma, alpha) "
                    "chosen from a small grid at the fixed default tree size; multiclass alpha is None or balanced "
                    "class weights n/(K n_k)",
-    "focal_default": "focal loss at the common default gamma=2, alpha=0.25 (binary; for multiclass alpha=None, since "
-                     "a scalar alpha is undefined there), not tuned; it spends the same budget on the tree-size grid "
-                     "as the logloss methods, so focal_default vs logloss compares the losses alone",
+    "focal_retinanet": "focal loss at RetinaNet's setting gamma=2, alpha=0.25 (binary, alpha weighs the positive "
+                       "class; for multiclass alpha=None, since a scalar alpha is undefined there; the library's own "
+                       "default is alpha=None), not tuned; it spends the same budget on the tree-size grid as the "
+                       "logloss methods, so focal_retinanet vs logloss compares the losses alone",
 }
 RESULT_FILES = ("results.csv", "report.md", "headline.md", "run.json")
+# Where runs go unless --out says otherwise: a folder under the current directory, never a tracked path of the
+# source tree (`make bench-reference` refreshes the committed reference run with --out benchmarks/results/default).
+RESULTS_ROOT = Path("focal_boost_results")
 
 
 @dataclass
 class RunConfig:
-    """Everything a run needs; ``name`` is the results folder under ``results_root`` unless ``out_dir`` is given."""
+    """Everything a run needs; the results go to ``out_dir``, or else to ``results_root / name``
+    (``./focal_boost_results/<name>/`` under the current directory)."""
 
     name: str
     datasets: list[DatasetSpec]
@@ -48,7 +58,7 @@ class RunConfig:
     protocol: Protocol = field(default_factory=Protocol)
     settings: Settings = field(default_factory=Settings)
     jobs: int = 2
-    results_root: Path = Path("benchmarks/results")
+    results_root: Path = RESULTS_ROOT
     out_dir: Path | None = None
     plots: bool = True
     command: str = "focal-boost bench"
@@ -89,17 +99,89 @@ def _clean(folder: Path) -> None:
             png.unlink()
 
 
-def run_benchmark(config: RunConfig, console: Any = None) -> tuple[Path, pd.DataFrame, dict[str, Any]]:
-    """Run ``config``; returns the results folder, the results table and the metadata written to ``run.json``."""
+def format_duration(seconds: float) -> str:
+    """Short human duration for progress lines: ``41 s``, ``2 min``, ``1.5 h``."""
+    if not np.isfinite(seconds) or seconds < 0:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def progress_line(done: int, total: int, elapsed: float, res: TaskResult) -> str:
+    """The plain progress line of one finished task (non-terminal output), e.g.
+    ``bench 12/48 tasks, 41 s elapsed, eta 2 min: synth/lightgbm repeat 0 fold 1 (3.2 s)``; the ETA assumes the
+    remaining tasks take the mean time of the finished ones (tasks run the most expensive first, so early ETAs err
+    high)."""
+    eta = elapsed / done * (total - done) if done else float("nan")
+    d, e, r, f = res.task_key
+    failed = f", {len(res.errors)} FAILED" if res.errors else ""
+    return (f"bench {done}/{total} tasks, {format_duration(elapsed)} elapsed, eta {format_duration(eta)}: "
+            f"{d}/{e} repeat {r} fold {f} ({res.seconds:.1f} s{failed})")
+
+
+class TaskProgress:
+    """Progress of a run on ``console``: rich's progress bar in a terminal; otherwise (a pipe, a log file, CI) one
+    plain line per finished task, flushed at once, with done/total, elapsed time and ETA.
+
+    Use as a context manager; call :meth:`done` per finished task. ``clock`` is the time source (seconds).
+    """
+
+    def __init__(self, console: Console, total: int, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.console, self.total, self.clock = console, total, clock
+        self.n_done = 0
+        self.plain = not console.is_terminal
+        self._progress: Any = None
+        self._bar: Any = None
+
+    def __enter__(self) -> TaskProgress:
+        self._start = self.clock()
+        if self.plain:
+            self._write(f"bench: {self.total} tasks (dataset x engine x repeat x fold; every method inside a task)")
+            return self
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [TextColumn("[bold]bench[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}")]
+        self._progress = Progress(*columns, console=self.console, transient=False)
+        self._progress.__enter__()
+        self._bar = self._progress.add_task("", total=self.total)
+        return self
+
+    def done(self, res: TaskResult) -> None:
+        self.n_done += 1
+        if self.plain:
+            self._write(progress_line(self.n_done, self.total, self.clock() - self._start, res))
+            return
+        d, e, r, f = res.task_key
+        self._progress.update(self._bar, advance=1, description=f"{d}/{e} repeat {r} fold {f} ({res.seconds:.1f}s)")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def _write(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        flush = getattr(self.console.file, "flush", None)
+        if flush is not None:
+            flush()
+
+
+def run_benchmark(config: RunConfig, console: Console | None = None) -> tuple[Path, pd.DataFrame, dict[str, Any]]:
+    """Run ``config``; returns the results folder, the results table and the metadata written to ``run.json``.
+
+    Progress goes to ``console`` (a ``rich.console.Console``; default: stdout): a progress bar in a terminal, one
+    plain line per finished task otherwise."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     console = console or Console()
     t_start = time.perf_counter()
@@ -111,15 +193,11 @@ def run_benchmark(config: RunConfig, console: Any = None) -> tuple[Path, pd.Data
         raise ValueError(f"dataset names must be unique, got {[s.name for s in config.datasets]}")
     tasks = make_tasks(config.datasets, data, config.engines, config.methods, config.protocol, config.settings)
     results: list[TaskResult] = []
-    columns = [TextColumn("[bold]bench[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}")]
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("", total=len(tasks))
+    with TaskProgress(console, len(tasks)) as progress:
 
         def done(res: TaskResult) -> None:
             results.append(res)
-            d, e, r, f = res.task_key
-            progress.update(bar, advance=1, description=f"{d}/{e} repeat {r} fold {f} ({res.seconds:.1f}s)")
+            progress.done(res)
 
         run_tasks(tasks, config.jobs, done)
 
@@ -147,9 +225,7 @@ def run_benchmark(config: RunConfig, console: Any = None) -> tuple[Path, pd.Data
         "jobs": config.jobs,
         "quick": config.quick,
         "versions": _versions(),
-        "datasets": {name: {"n_rows": len(ds.y), "n_features": int(ds.X.shape[1]),
-                            "class_counts": ", ".join(str(int(c)) for c in ds.class_counts()),
-                            "description": ds.description} for name, ds in data.items()},
+        "datasets": {name: _dataset_meta(ds) for name, ds in data.items()},
         "methods": {m: METHOD_TEXT[m] for m in config.methods},
         "protocol": config.protocol.describe(),
         "settings": config.settings.describe(),
@@ -177,8 +253,19 @@ def run_benchmark(config: RunConfig, console: Any = None) -> tuple[Path, pd.Data
     (folder / "report.md").write_text(render_markdown(df, meta, figures))
     if len(df):
         (folder / "headline.md").write_text(headline_markdown(df) + "\n")
-    _print_summary(df, meta, folder, console)
+    print_summary(df, meta, folder, console)
     return folder, df, meta
+
+
+def _dataset_meta(ds: Dataset) -> dict[str, Any]:
+    meta: dict[str, Any] = {"n_rows": len(ds.y), "n_features": int(ds.X.shape[1]),
+                            "class_counts": ", ".join(str(int(c)) for c in ds.class_counts()),
+                            "description": ds.description}
+    positive = ds.positive_class()
+    if positive is not None:
+        meta["positive_class"] = positive["label"]
+        meta["positive_class_rule"] = positive["rule"]
+    return meta
 
 
 def _results_frame(results: list[TaskResult], config: RunConfig) -> pd.DataFrame:
@@ -230,26 +317,35 @@ def _plots(config: RunConfig, data: dict[str, Dataset], results: list[TaskResult
     return figures
 
 
-def _print_summary(df: pd.DataFrame, meta: dict[str, Any], folder: Path, console: Any) -> None:
+def print_summary(df: pd.DataFrame, meta: dict[str, Any], folder: Path, console: Console) -> None:
+    """The end-of-run console summary (fits in 100 columns: no cell is cut), skipped methods, failures, and where
+    the report is."""
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     from .report import summary_rows
 
     if len(df):
-        header, rows = summary_rows(df)
-        table = Table(title="Held-out PR-AUC (mean ± SE); focal verdicts vs logloss (Wilcoxon, p < 0.05)")
-        for h in header:
-            table.add_column(h)
+        header, rows, legend = summary_rows(df)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), title_justify="left",
+                      title=f"focal_boost bench {meta.get('name', '')}: held-out PR-AUC vs logloss")
+        for i, h in enumerate(header):
+            # the dataset name may fold onto a second line in a narrow terminal; numbers and verdicts never do
+            table.add_column(h, no_wrap=i > 0, overflow="fold")
         for row in rows:
-            styled = [f"[red]{c}[/]" if c == "LOSES" else f"[green]{c}[/]" if c == "WINS" else c for c in row]
-            table.add_row(*styled)
+            table.add_row(*(escape(c).replace(" LOSES", " [red]LOSES[/]").replace(" WINS", " [green]WINS[/]")
+                            for c in row))
         console.print(table)
+        console.print(legend, highlight=False)
     for s in meta["skipped"]:
-        console.print(f"[yellow]skipped[/] {s['dataset']}/{s['engine']}/{s['method']}: {s['reason']}")
+        console.print(f"[yellow]skipped[/] {escape(s['dataset'])}/{s['engine']}/{s['method']}: "
+                      f"{escape(s['reason'])}", highlight=False)
     for e in meta["errors"]:
-        console.print(f"[red]FAILED[/] {e['dataset']}/{e['engine']}/{e['method']} repeat {e['repeat']} fold "
-                      f"{e['fold']}: {e['error'].strip().splitlines()[-1]}")
-    console.print(f"Report: {folder / 'report.md'}  ({meta['wall_time_s']:.0f} s)")
+        console.print(f"[red]FAILED[/] {escape(e['dataset'])}/{e['engine']}/{e['method']} repeat {e['repeat']} fold "
+                      f"{e['fold']}: {escape(e['error'].strip().splitlines()[-1])}", highlight=False)
+    console.print(f"Report (all tables and plots): {folder / 'report.md'}  ({meta['wall_time_s']:.0f} s)",
+                  highlight=False, soft_wrap=True)
 
 
 __all__ += ["method_key"]
