@@ -26,7 +26,7 @@ from .dask import (
     _partitions,
     _weight_partition,
 )
-from .lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score
+from .lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score, _declare_objective
 from .loss import FocalLoss
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -182,6 +182,7 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
             engine.fit(X, encoded[0], sample_weight=weights[0], init_score=init_rows[0], **fit_kwargs)
         booster = engine.booster_
         _bake_init_score(booster, self.init_score_, self.n_classes_ if self._softmax else None)
+        _declare_objective(booster, self.n_classes_ if self._softmax else None)
         self.engine_model_ = engine
         self.booster_ = booster
         self.best_iteration_ = booster.current_iteration()

@@ -198,7 +198,7 @@ def xgb_train(
     import xgboost.dask as dxgb
     from distributed import default_client
 
-    from .xgboost import _train_params, objective
+    from .xgboost import _declare_objective, _train_params, objective
 
     if not isinstance(dtrain, dxgb.DaskDMatrix):
         raise ValueError(f"dtrain must be an xgboost.dask.DaskDMatrix, got {type(dtrain).__name__}")
@@ -218,8 +218,10 @@ def xgb_train(
         init = _init_from_totals(loss, train_totals, n_classes)
         # base_score must be plain floats (xgboost serialises it to JSON).
         params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
-    return dxgb.train(client, params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=objective(loss),
-                      custom_metric=FocalDaskXGBMetric(loss), **kwargs)
+    result = dxgb.train(client, params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=objective(loss),
+                        custom_metric=FocalDaskXGBMetric(loss), **kwargs)
+    _declare_objective(result["booster"], n_classes)
+    return result
 
 
 # == LightGBM =======================================================================================================

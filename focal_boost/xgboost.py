@@ -17,6 +17,7 @@ works around XGBoost behaviours (checked with xgboost 3.2):
 from __future__ import annotations
 
 import copy
+import json
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -161,6 +162,25 @@ def _train_params(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
     return loss, params, n_classes
 
 
+def _declare_objective(booster: xgb.Booster, n_classes: int | None) -> xgb.Booster:
+    """Declare ``multi:softprob`` as a multiclass model's objective, in place; binary models are left alone.
+
+    xgboost 3.2 stores a custom-objective model as ``reg:squarederror`` (binary) or ``multi:softmax`` (with
+    ``num_class``). For softmax objectives ``base_score`` is a margin as is, so switching to ``multi:softprob`` keeps
+    every ``output_margin=True`` margin bit-identical and makes plain ``predict()`` return softmax of the margins
+    (not class indices). ``binary:logistic`` would store ``base_score`` as a probability, turned back into a margin by
+    float32 ``-log(1/p - 1)``: only about 40% of float32 margins can be reached that way (measured), so the binary
+    margins would change by an ulp or more; binary models stay ``reg:squarederror``, whose margin is the raw score.
+    """
+    if n_classes is None:
+        return booster
+    model = json.loads(bytes(booster.save_raw("json")))
+    model["learner"]["objective"] = {"name": "multi:softprob",
+                                     "softmax_multiclass_param": {"num_class": str(n_classes)}}
+    booster.load_model(bytearray(json.dumps(model).encode()))
+    return booster
+
+
 def train(
     loss: FocalLoss,
     params: Mapping[str, Any],
@@ -216,8 +236,9 @@ def train(
             init = loss.init_score(label, target.sample_weight, n_classes)
             # base_score must be plain floats (xgboost serialises it to JSON).
             params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
-    return xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=objective(loss),
-                     custom_metric=metric(loss), **kwargs)
+    booster = xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=objective(loss),
+                        custom_metric=metric(loss), **kwargs)
+    return _declare_objective(booster, n_classes)
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------
