@@ -19,9 +19,12 @@ Importing this module also registers the classifiers with skl2onnx (``update_reg
 ``zipmap`` and ``nocl`` like skl2onnx's own classifiers), so ``skl2onnx.to_onnx(pipeline, X)`` converts pipelines
 that end in a focal classifier. The saved model is scored by onnxruntime alone; focal_boost is not needed there.
 
-CatBoost: models trained with focal_boost's Python objective export (their raw scores are a plain tree sum), so they
-get the same calibrated graph. Models trained with CatBoost's builtin ``Focal`` loss (``clf.builtin_loss_`` set) do
-not: CatBoost 1.2.10's ONNX export refuses them ("ONNX format does not support floating-point labels").
+CatBoost: the trees come from CatBoost's own ONNX export (numeric features only; CatBoost exports no categorical or
+text features to ONNX). Its output for a focal model is the raw score (a ``TreeEnsembleRegressor``, or a softmax
+classifier for multiclass whose post-transform is dropped here), so the calibration map is composed after it.
+Models of CatBoost's builtin ``Focal`` loss (``clf.builtin_loss_`` set), which catboost 1.2.10 refuses to export
+("ONNX format does not support floating-point labels"), are exported through ``catboost.sum_models([model])``, the
+same trees without class labels.
 """
 
 from __future__ import annotations
@@ -118,11 +121,12 @@ def _converted_trees(clf: Any, n_features: int, target_opset: int | None) -> onn
     n_used = int(clf.best_iteration_) + 1
     if engine == "catboost":
         if getattr(clf, "builtin_loss_", None) is not None:
-            raise ValueError(
-                f"clf was trained with CatBoost's builtin loss {clf.builtin_loss_!r}, which CatBoost 1.2 cannot export "
-                "to ONNX ('ONNX format does not support floating-point labels'); train with the Python objective "
-                "(e.g. hessian='abs', the default) to export it"
-            )
+            # catboost 1.2.10 refuses to export a model of its builtin Focal loss ("ONNX format does not support
+            # floating-point labels"); the same trees summed once (weight 1) form a model without labels that it
+            # exports, with the same raw scores.
+            import catboost
+
+            booster = catboost.sum_models([booster], weights=[1.0])
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "model.onnx")
             booster.save_model(path, format="onnx")
@@ -258,14 +262,21 @@ def _class_tensor(classes: Any) -> tuple[np.ndarray, int]:
 
 
 def _emit(em: _Emitter, clf: Any, x: str, n_features: int, label_out: str, proba_out: str, opset: int,
-          nocl: bool = False) -> int:
-    """Write the whole classifier (trees, raw scores, probabilities, labels) into ``em``; returns the ml opset."""
+          nocl: bool = False, double_input: bool = False) -> int:
+    """Write the whole classifier (trees, raw scores, probabilities, labels) into ``em``; returns the ml opset.
+
+    A float64 input (a skl2onnx pipeline converted with float64 data) is rounded to float32 first, as XGBoost's
+    DMatrix and the converters' float32 thresholds do; the probabilities are then float64 too (skl2onnx's
+    convention: a classifier's probabilities have its input's type).
+    """
     n_outputs = _n_outputs(clf)
     attrs, ml_opset = _tree_node(_converted_trees(clf, n_features, None), n_outputs)
+    if double_input:
+        x = em.node("Cast", [x], to=TensorProto.FLOAT)
     raw32 = em.node("TreeEnsembleRegressor", [x], domain="ai.onnx.ml", op_version=min(ml_opset, 3), **attrs)
     raw = em.node("Cast", [raw32], to=TensorProto.DOUBLE)
     proba = _probabilities(em, raw, clf.loss_, n_outputs, int(clf.n_classes_), bool(clf.calibrate), opset)
-    em.node("Cast", [proba], proba_out, to=TensorProto.FLOAT)
+    em.node("Cast", [proba], proba_out, to=TensorProto.DOUBLE if double_input else TensorProto.FLOAT)
     _labels(em, proba_out, None if nocl else _class_tensor(clf.classes_)[0], label_out)
     return min(ml_opset, 3)
 
@@ -343,8 +354,11 @@ def _skl2onnx_converter(scope: Any, operator: Any, container: Any) -> None:
     opset = container.target_opset
     if opset < 13:
         raise ValueError(f"target_opset must be >= 13 for focal_boost classifiers, got target_opset={opset!r}")
+    from skl2onnx.common.data_types import DoubleTensorType
+
     _emit(_SklEmitter(scope, container), clf, operator.inputs[0].full_name, n_features,
-          operator.outputs[0].full_name, operator.outputs[1].full_name, opset, nocl=bool(options["nocl"]))
+          operator.outputs[0].full_name, operator.outputs[1].full_name, opset, nocl=bool(options["nocl"]),
+          double_input=isinstance(operator.inputs[0].type, DoubleTensorType))
 
 
 def _register() -> list[str]:
