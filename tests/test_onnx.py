@@ -223,6 +223,7 @@ def test_skl2onnx_xgboost_pipeline_in_float64():
 
 
 # -- SHAP and treelite on the boosters ---------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:LightGBM binary classifier with TreeExplainer:UserWarning")
 @pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "multiclass"])
 @pytest.mark.parametrize("engine", ["lightgbm", "xgboost"])
 def test_shap_values_add_up_to_decision_function(engine, multiclass):
