@@ -115,7 +115,7 @@ def _n_outputs(clf: Any) -> int:
     return int(clf.n_classes_) if softmax else 1
 
 
-def _converted_trees(clf: Any, n_features: int, target_opset: int | None) -> onnx.ModelProto:
+def _converted_trees(clf: Any, n_features: int) -> onnx.ModelProto:
     """The engine converter's ONNX model of the trees that ``clf.decision_function`` uses."""
     engine, booster = _engine(clf)
     n_used = int(clf.best_iteration_) + 1
@@ -136,18 +136,17 @@ def _converted_trees(clf: Any, n_features: int, target_opset: int | None) -> onn
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     initial_types = [("X", FloatTensorType([None, n_features]))]
-    opset = {} if target_opset is None else {"target_opset": target_opset}
     if engine == "lightgbm":
         if n_used < booster.current_iteration() or "objective" not in booster.dump_model(num_iteration=1):
             from .lightgbm import _declare_objective
 
             booster = _declare_objective(type(booster)(model_str=booster.model_to_string(num_iteration=n_used)),
                                          None if _n_outputs(clf) == 1 else _n_outputs(clf))
-        return onnxmltools.convert_lightgbm(booster, initial_types=initial_types, zipmap=False, **opset)
+        return onnxmltools.convert_lightgbm(booster, initial_types=initial_types, zipmap=False)
     booster = booster[:n_used] if n_used < booster.num_boosted_rounds() else booster.copy()
     booster.feature_names = None  # onnxmltools reads the trees' feature indices from names f0, f1, ...
     booster.feature_types = None
-    return onnxmltools.convert_xgboost(booster, initial_types=initial_types, **opset)
+    return onnxmltools.convert_xgboost(booster, initial_types=initial_types)
 
 
 def _tree_node(converted: onnx.ModelProto, n_outputs: int) -> tuple[dict[str, Any], int]:
@@ -270,7 +269,7 @@ def _emit(em: _Emitter, clf: Any, x: str, n_features: int, label_out: str, proba
     convention: a classifier's probabilities have its input's type).
     """
     n_outputs = _n_outputs(clf)
-    attrs, ml_opset = _tree_node(_converted_trees(clf, n_features, None), n_outputs)
+    attrs, ml_opset = _tree_node(_converted_trees(clf, n_features), n_outputs)
     if double_input:
         x = em.node("Cast", [x], to=TensorProto.FLOAT)
     raw32 = em.node("TreeEnsembleRegressor", [x], domain="ai.onnx.ml", op_version=min(ml_opset, 3), **attrs)
@@ -362,7 +361,10 @@ def _skl2onnx_converter(scope: Any, operator: Any, container: Any) -> None:
 
 
 def _register() -> list[str]:
-    """Register every installed engine's focal classifier with skl2onnx; returns the aliases registered."""
+    """Register every installed engine's focal classifier with skl2onnx; returns the aliases registered (none when
+    skl2onnx is not installed: :func:`to_onnx` itself needs only onnx and onnxmltools)."""
+    if importlib.util.find_spec("skl2onnx") is None:
+        return []
     from skl2onnx import update_registered_converter
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 

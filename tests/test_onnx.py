@@ -158,6 +158,16 @@ def test_onnx_uses_the_best_iteration(engine):
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=PROBA_ATOL)
 
 
+@pytest.mark.parametrize("target_opset", [13, 18, 21])
+def test_onnx_target_opsets(target_opset):
+    """ReduceMax takes its axes as an input from opset 18 on (ReduceSum from 13): both spellings."""
+    X, y = _data(True)
+    clf = _classifier("lightgbm", True).fit(X, y)
+    model = to_onnx(clf, X, target_opset=target_opset)
+    assert {o.domain: o.version for o in model.opset_import}[""] == target_opset
+    np.testing.assert_allclose(_run(model, X.astype(np.float32))[1], clf.predict_proba(X), rtol=0, atol=PROBA_ATOL)
+
+
 @pytest.mark.parametrize("calibrate", [True, False])
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.7])
 def test_onnx_calibration_map_is_finite_and_exact_at_large_raw_scores(gamma, calibrate):
