@@ -161,6 +161,38 @@ def _bake_init_score(booster: lgb.Booster, init: float | np.ndarray, n_classes: 
         for leaf_id in range(int(info["num_leaves"])):
             booster.set_leaf_output(tree_id, leaf_id, booster.get_leaf_output(tree_id, leaf_id) + value)
 
+def _declare_objective(booster: lgb.Booster, n_classes: int | None) -> lgb.Booster:
+    """Declare ``binary sigmoid:1`` (``n_classes=None``) or ``multiclass num_class:K`` as the model's objective, in
+    place, and return the booster.
+
+    LightGBM 4.7 writes no ``objective=`` line into the model text of a booster trained with a callable objective
+    (its parameters block says ``[objective: custom]``, ``booster.params`` says ``"none"``), so plain
+    ``Booster.predict`` returns raw scores where users expect probabilities, and converters refuse the model
+    (onnxmltools: "Unsupported LightGbm objective"). Here the header line is added, the parameters block and
+    ``booster.params`` name the builtin objective, and the booster is reloaded from that text in place
+    (``model_from_string``, as ``lightgbm.train`` itself does before returning): the Python object, its
+    ``best_iteration`` and ``best_score`` stay, the trees are written with round-trip precision so
+    ``predict(raw_score=True)`` is bit-identical, and ``predict()`` returns sigmoid/softmax of the raw score. A
+    booster that still holds its training data (``keep_training_booster=True``) is returned untouched: reloading
+    would end its training state.
+    """
+    if booster.__dict__.get("train_set") is not None:
+        return booster
+    name = "binary" if n_classes is None else "multiclass"
+    header_line = "objective=binary sigmoid:1" if n_classes is None else f"objective=multiclass num_class:{n_classes}"
+    text = booster.model_to_string(num_iteration=-1)
+    head, sep, rest = text.partition("\n\n")
+    lines = [line for line in head.split("\n") if not line.startswith("objective=")]
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("max_feature_idx=")), None)
+    if at is None or not sep:
+        raise RuntimeError("unexpected LightGBM model text: no max_feature_idx= line in its header")
+    lines.insert(at, header_line)
+    rest = "\n".join(f"[objective: {name}]" if line.startswith("[objective: ") else line
+                     for line in rest.split("\n"))
+    booster.model_from_string("\n".join(lines) + sep + rest)
+    booster.params["objective"] = name
+    return booster
+
 
 def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_sets: Any, kwargs: dict[str, Any]
            ) -> tuple[lgb.Booster, float | np.ndarray | None]:
@@ -241,6 +273,7 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
                 _clear_init_score(ds)
     if init is not None:
         _bake_init_score(booster, init, n_classes)
+    _declare_objective(booster, n_classes)
     return booster, init
 
 

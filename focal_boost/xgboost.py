@@ -17,6 +17,7 @@ works around XGBoost behaviours (checked with xgboost 3.2):
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -159,6 +160,25 @@ def train(
     return _train(loss, params, dtrain, num_boost_round, evals, kwargs)[0]
 
 
+def _declare_objective(booster: xgb.Booster, n_classes: int | None) -> xgb.Booster:
+    """Declare ``multi:softprob`` as a multiclass model's objective, in place; binary models are left alone.
+
+    xgboost 3.2 stores a custom-objective model as ``reg:squarederror`` (binary) or ``multi:softmax`` (with
+    ``num_class``). For softmax objectives ``base_score`` is a margin as is, so switching to ``multi:softprob`` keeps
+    every ``output_margin=True`` margin bit-identical and makes plain ``predict()`` return softmax of the margins
+    (not class indices). ``binary:logistic`` would store ``base_score`` as a probability, turned back into a margin by
+    float32 ``-log(1/p - 1)``: only about 40% of float32 margins can be reached that way (measured), so the binary
+    margins would change by an ulp or more; binary models stay ``reg:squarederror``, whose margin is the raw score.
+    """
+    if n_classes is None:
+        return booster
+    model = json.loads(bytes(booster.save_raw("json")))
+    model["learner"]["objective"] = {"name": "multi:softprob",
+                                     "softmax_multiclass_param": {"num_class": str(n_classes)}}
+    booster.load_model(bytearray(json.dumps(model).encode()))
+    return booster
+
+
 def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any, kwargs: dict[str, Any]
            ) -> tuple[xgb.Booster, float | np.ndarray | None]:
     """:func:`train`, also returning the init score stored as ``base_score`` (None with ``xgb_model``)."""
@@ -191,7 +211,7 @@ def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any
             params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
     booster = xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=focal_objective,
                         custom_metric=focal_metric, **kwargs)
-    return booster, init
+    return _declare_objective(booster, n_classes), init
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------

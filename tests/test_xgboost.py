@@ -128,7 +128,7 @@ def test_init_score_is_stored_as_base_score(multiclass):
     config = json.loads(booster.save_config())["learner"]
     stored = np.atleast_1d(json.loads(config["learner_model_param"]["base_score"]))
     np.testing.assert_allclose(stored, np.atleast_1d(expected), rtol=1e-7)
-    assert config["objective"]["name"] == ("multi:softmax" if multiclass else "reg:squarederror")  # identity links
+    assert config["objective"]["name"] == ("multi:softprob" if multiclass else "reg:squarederror")  # identity links
 
 
 def test_train_refuses_bad_setups(binary_data):

@@ -14,7 +14,7 @@ from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias tabl
 
 from .._adapter import METRIC_NAME, LossCallable
 from .._sklearn import EngineFit
-from ..lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score
+from ..lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score, _declare_objective
 from ..loss import FocalLoss
 from ._partitions import (
     _check_frame,
@@ -226,6 +226,7 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
             engine.fit(X, encoded[0], sample_weight=weights[0], init_score=init_rows[0], **fit_kwargs)
         booster = engine.booster_
         _bake_init_score(booster, init, n_classes)
+        _declare_objective(booster, n_classes)
         history = {name: {metric: list(values) for metric, values in metrics.items()}
                    for name, metrics in (getattr(engine, "evals_result_", None) or {}).items()}
         self.n_features_in_ = int(X.shape[1])

@@ -11,7 +11,7 @@ import xgboost
 
 from .._adapter import METRIC_NAME
 from ..loss import FocalLoss
-from ..xgboost import _XGBoostCallable, check_train_args, objective
+from ..xgboost import _declare_objective, _XGBoostCallable, check_train_args, objective
 from ._partitions import class_totals
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,7 +143,9 @@ def xgb_train(
         init = loss.init_score_from_totals(train_totals, n_classes)
         # base_score must be plain floats (xgboost serialises it to JSON).
         params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
-    return dxgb.train(client, params, dtrain, num_boost_round=num_boost_round, evals=evals,
-                      obj=objective(loss, n_classes), custom_metric=FocalDaskXGBMetric(loss, n_classes), **kwargs)
+    result = dxgb.train(client, params, dtrain, num_boost_round=num_boost_round, evals=evals,
+                        obj=objective(loss, n_classes), custom_metric=FocalDaskXGBMetric(loss, n_classes), **kwargs)
+    _declare_objective(result["booster"], n_classes)
+    return result
 
 
