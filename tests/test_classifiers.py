@@ -53,8 +53,10 @@ def _engine_classifier(engine: str):
 WEIGHTS_NOT_REPEATS = "the engine's own classifier fails it too: integer weights are not repeated rows for its trees"
 EXPECTED_FAILURES = {
     "lightgbm": {},
-    "xgboost": {"check_sample_weight_equivalence_on_dense_data": WEIGHTS_NOT_REPEATS,
-                "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_NOT_REPEATS},
+    # Known gap, not an engine limitation (XGBClassifier passes): the objective rounds w * g to float32 once where
+    # XGBoost rounds g and then multiplies, so weights and repeated rows differ by ~5e-8 (the check allows 1e-7).
+    "xgboost": {"check_sample_weight_equivalence_on_dense_data": "w * g rounded to float32 once (~5e-8 off)",
+                "check_sample_weight_equivalence_on_sparse_data": "w * g rounded to float32 once (~5e-8 off)"},
     "catboost": {"check_sample_weight_equivalence_on_dense_data": WEIGHTS_NOT_REPEATS,
                  "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_NOT_REPEATS},
 }
@@ -69,12 +71,13 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("engine", ["xgboost", "catboost"])
-@pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
-                                   check_sample_weight_equivalence_on_sparse_data])
+@pytest.mark.parametrize(("engine", "check"), [("catboost", check_sample_weight_equivalence_on_dense_data),
+                                               ("catboost", check_sample_weight_equivalence_on_sparse_data)])
 def test_expected_failures_fail_for_the_engines_own_classifier(engine, check):
+    # CatBoostClassifier fails the dense check by value and the sparse one outright (catboost 1.2.10 reads no
+    # scipy sparse arrays); FocalCatBoostClassifier converts them and then fails by value like the dense case.
     assert check.__name__ in EXPECTED_FAILURES[engine]
-    with pytest.raises(AssertionError):
+    with pytest.raises(Exception):  # noqa: B017
         check(type(_engine_classifier(engine)).__name__, _engine_classifier(engine))
 
 
