@@ -251,16 +251,22 @@ class FocalCatBoostClassifier(FocalClassifierBase):
 
     Attributes
     ----------
-    model_ : catboost.CatBoost
-        The trained model; its raw predictions (``prediction_type="RawFormulaVal"``) include the init score, stored
-        as the model's bias rounded to float32 (CatBoost keeps Pool baselines, which training starts from, in
-        float32).
+    booster_ : catboost.CatBoost
+        The trained model (also ``model_``); its raw predictions (``prediction_type="RawFormulaVal"``) include the
+        init score, stored as the model's bias rounded to float32 (CatBoost keeps Pool baselines, which training
+        starts from, in float32).
     best_iteration_ : int
         0-based index of the best iteration on the last eval set (CatBoost's ``get_best_iteration``); without eval
         sets, of the last tree.
     builtin_loss_ : str or None
         The builtin loss string used, or None for the Python :class:`FocalObjective`.
-    classes_, n_classes_, n_features_in_, init_score_, loss_
+    evals_result_, best_score_
+        ``{eval set name: {"focal_loss": [value per round]}}`` and its value at ``best_iteration_``.
+    feature_importances_
+        ``get_feature_importance(type=importance_type)``: ``"FeatureImportance"`` (default) or
+        ``"PredictionValuesChange"``.
+    classes_, n_classes_, n_features_in_, feature_names_in_, init_score_, loss_
+        As for the other focal classifiers; a scalar ``alpha`` is the weight of ``classes_[1]``.
     """
 
     _sparse_formats = ("csr",)

@@ -356,8 +356,13 @@ class FocalLGBMClassifier(FocalClassifierBase):
 
     Fitted attributes: ``booster_`` (a plain ``lightgbm.Booster`` whose raw scores include the init score),
     ``best_iteration_`` (0-based index of the last iteration used for prediction, the same convention in all three
-    focal_boost classifiers; LightGBM's own ``best_iteration`` is that plus one), ``evals_result_``,
-    ``n_features_in_``, ``classes_``, ``n_classes_``, ``loss_``, ``init_score_``.
+    focal_boost classifiers; LightGBM's own ``best_iteration`` is that plus one), ``evals_result_`` (``{eval set
+    name: {"focal_loss": [value per round]}}``), ``best_score_`` (the same at ``best_iteration_``),
+    ``feature_importances_`` (``importance_type``: ``"split"`` (default) or ``"gain"``), ``n_features_in_``,
+    ``feature_names_in_`` (DataFrame input), ``classes_``, ``n_classes_``, ``loss_`` (the :class:`FocalLoss`; a
+    scalar ``alpha`` is the weight of ``classes_[1]``, a mapping ``{label: weight}`` names the classes),
+    ``init_score_``.
+    The shared contract (validation, labels, alpha, fitted state, tags) is ``focal_boost._sklearn``.
     """
 
     _IMPORTANCE_TYPES = ("split", "gain")

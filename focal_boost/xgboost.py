@@ -227,9 +227,14 @@ class FocalXGBClassifier(FocalClassifierBase):
     ``reg_lambda``, ``eval_metric``, ...). ``objective``, ``base_score`` and ``num_class`` are refused.
 
     Fitted attributes: ``booster_`` (a plain ``xgboost.Booster`` whose margins include the init score),
-    ``best_iteration_`` (0-based index of the last tree round used for prediction, as xgboost's
-    ``best_iteration``), ``evals_result_``, ``n_features_in_``, ``classes_``, ``n_classes_``, ``loss_``,
-    ``init_score_``.
+    ``best_iteration_`` (0-based index of the last tree round used for prediction, as xgboost's ``best_iteration``),
+    ``evals_result_`` (``{eval set name: {"focal_loss": [value per round]}}``), ``best_score_`` (the same at
+    ``best_iteration_``), ``feature_importances_`` (``importance_type``: ``"gain"`` (default), ``"weight"``,
+    ``"cover"``, ``"total_gain"`` or ``"total_cover"``, normalised to sum 1 as in ``XGBClassifier``),
+    ``n_features_in_``, ``feature_names_in_`` (DataFrame input), ``classes_``, ``n_classes_``, ``loss_`` (the
+    :class:`FocalLoss`; a scalar ``alpha`` is the weight of ``classes_[1]``, a mapping ``{label: weight}`` names the
+    classes), ``init_score_``.
+    The shared contract (validation, labels, alpha, fitted state, tags) is ``focal_boost._sklearn``.
     """
 
     _IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")

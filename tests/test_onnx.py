@@ -196,7 +196,7 @@ def test_to_onnx_rejects_bad_arguments():
     with pytest.raises(ValueError, match="target_opset must be an integer >= 13, got target_opset=11"):
         to_onnx(clf, X, target_opset=11)
     with pytest.raises(TypeError, match="integers or strings"):
-        to_onnx(_classifier("lightgbm", False).fit(X, y + 0.5))
+        to_onnx(_classifier("lightgbm", False).fit(X, y * 1.0))
 
 
 # -- skl2onnx pipelines ----------------------------------------------------------------------------------------------
