@@ -428,6 +428,19 @@ class _TargetBase:
         """The loss-minimising constant raw score of these labels and weights (see :meth:`FocalLoss.init_score`)."""
         return self.task.init_score_from_totals(self.class_totals())
 
+    def split_sample_weight(self, dtype: Any) -> tuple[_TargetBase, np.ndarray | None]:
+        """``(the same labels with alpha but no sample weight, the sample weight in dtype)``, made once: for engines
+        that weight a gradient after rounding it (XGBoost's builtin objectives do, in float32)."""
+        key = np.dtype(dtype).str
+        cached = self.__dict__.setdefault("_split", {})
+        if key not in cached:
+            cached[key] = (self._alpha_only(), None if self.sample_weight is None
+                           else self.sample_weight.astype(dtype))
+        return cached[key]
+
+    def _alpha_only(self) -> _TargetBase:
+        raise NotImplementedError
+
 
 class _BinaryTarget(_TargetBase):
     """Hard 0/1 labels: ``sign = 2y - 1`` (int8) and ``row_weight = alpha_t * sample_weight`` (None when all 1)."""
@@ -446,6 +459,14 @@ class _BinaryTarget(_TargetBase):
         return _kernels.binary_grad_hess(raw, self.sign, self.row_weight, self.task.gamma, self.task.mode, dtype,
                                          small)
 
+    def _alpha_only(self) -> _BinaryTarget:
+        if self.sample_weight is None:
+            return self
+        row_weight = None
+        if self.task.loss.alpha is not None:
+            row_weight = np.where(self.sign > 0, self.task.alpha_pos, self.task.alpha_neg)
+        return _BinaryTarget(self.task, self.sign, row_weight, None)
+
     def class_totals(self) -> np.ndarray:
         positive = self.sign > 0
         if self.sample_weight is None:
@@ -458,7 +479,7 @@ class _SoftBinaryTarget(_TargetBase):
     """Soft labels in [0, 1]: ``w_pos = y alpha_1 w`` and ``w_neg = (1 - y) alpha_0 w``."""
 
     def __init__(self, task: _Binary, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
-        self.task, self.sample_weight, self.n_samples = task, sample_weight, y.shape[0]
+        self.task, self.sample_weight, self.n_samples, self.y = task, sample_weight, y.shape[0], y
         ones = np.ones_like(y) if sample_weight is None else sample_weight
         self.w_pos = ones * y * task.alpha_pos
         self.w_neg = ones * (1.0 - y) * task.alpha_neg
@@ -473,6 +494,9 @@ class _SoftBinaryTarget(_TargetBase):
         grad, hess = _math.binary_soft_grad_hess(np.asarray(raw, dtype=np.float64), self.w_pos, self.w_neg,
                                                  self.task.gamma, self.task.mode)
         return (grad, hess) if dtype is np.float64 else (grad.astype(dtype), hess.astype(dtype))
+
+    def _alpha_only(self) -> _SoftBinaryTarget:
+        return self if self.sample_weight is None else _SoftBinaryTarget(self.task, self.y, None)
 
     def class_totals(self) -> np.ndarray:
         return self._totals.copy()
@@ -495,6 +519,12 @@ class _SoftmaxTarget(_TargetBase):
                   ) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.softmax_grad_hess(raw, self.labels, self.row_weight, self.task.gamma, self.task.mode, dtype,
                                           small)
+
+    def _alpha_only(self) -> _SoftmaxTarget:
+        if self.sample_weight is None:
+            return self
+        row_weight = None if self.task.loss.alpha is None else self.task.class_alpha[self.labels]
+        return _SoftmaxTarget(self.task, self.labels, row_weight, None)
 
     def class_totals(self) -> np.ndarray:
         return np.bincount(self.labels, weights=self.sample_weight, minlength=self.task.n_classes).astype(np.float64)

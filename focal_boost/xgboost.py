@@ -62,7 +62,16 @@ class FocalXGBObjective(_XGBoostCallable):
     def __call__(self, preds: np.ndarray, dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
         raw = as_raw(preds, keep_float32=True)
         self._check_shape(raw)
-        return self._target(dtrain).grad_hess(raw, np.float32)
+        # xgboost 3.2's builtin objectives compute g and h in float32 and then multiply by the float32 weight;
+        # weighting after the rounding too makes integer weights train exactly the model of repeated rows
+        # (rounding w * g once differs by an ulp, enough to move a split).
+        unweighted, weight = self._target(dtrain).split_sample_weight(np.float32)
+        grad, hess = unweighted.grad_hess(raw, np.float32)
+        if weight is not None:
+            column = weight if grad.ndim == 1 else weight[:, None]
+            grad *= column
+            hess *= column
+        return grad, hess
 
 
 class FocalXGBMetric(_XGBoostCallable):

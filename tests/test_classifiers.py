@@ -53,10 +53,7 @@ def _engine_classifier(engine: str):
 WEIGHTS_NOT_REPEATS = "the engine's own classifier fails it too: integer weights are not repeated rows for its trees"
 EXPECTED_FAILURES = {
     "lightgbm": {},
-    # Known gap, not an engine limitation (XGBClassifier passes): the objective rounds w * g to float32 once where
-    # XGBoost rounds g and then multiplies, so weights and repeated rows differ by ~5e-8 (the check allows 1e-7).
-    "xgboost": {"check_sample_weight_equivalence_on_dense_data": "w * g rounded to float32 once (~5e-8 off)",
-                "check_sample_weight_equivalence_on_sparse_data": "w * g rounded to float32 once (~5e-8 off)"},
+    "xgboost": {},
     "catboost": {"check_sample_weight_equivalence_on_dense_data": WEIGHTS_NOT_REPEATS,
                  "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_NOT_REPEATS},
 }

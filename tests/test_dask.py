@@ -371,6 +371,10 @@ def test_lgbm_multiclass_with_a_class_missing_on_a_worker(lgb_multiclass):
     assert set(labels) <= {"cat", "dog", "eel"} and np.mean(labels == single.predict(X)) > 0.9
     np.testing.assert_allclose(clf.to_local().predict_proba(X), proba, rtol=0, atol=1e-12)
     np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba, rtol=0, atol=1e-12)
+    # best_iteration_ is the 0-based index of the last tree round, as on one machine, and to_local keeps it
+    assert clf.best_iteration_ == single.best_iteration_ == clf.booster_.current_iteration() - 1
+    assert clf.to_local().best_iteration_ == clf.best_iteration_
+    assert clf.feature_importances_.shape == (X.shape[1],)
 
 
 def test_lgbm_saved_model_predicts_the_same_in_plain_lightgbm(lgb_multiclass, tmp_path, run_plain_python):

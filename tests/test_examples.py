@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 TIME_LIMIT_S = 180
 NUMBER = re.compile(r"\b\d+\.\d{3,}\b")  # a printed metric value such as 0.5369
+# what the engines print on their own when an example forgets to quiet them
+ENGINE_NOISE = re.compile(r"^\[LightGBM\]|^Finding random open ports|got rank \d", re.M)
 
 
 def test_examples_exist():
@@ -37,3 +39,5 @@ def test_example_runs_and_prints_metrics(script):
     assert "PR-AUC" in out, f"{script.name} printed no PR-AUC:\n{out}"
     assert re.search(r"log ?loss", out, re.IGNORECASE), f"{script.name} printed no log loss:\n{out}"
     assert len(NUMBER.findall(out)) >= 3, f"{script.name} printed no metric values:\n{out}"
+    noise = ENGINE_NOISE.search(out + proc.stderr)
+    assert not noise, f"{script.name} printed engine logs:\n{out}\n{proc.stderr[-2000:]}"
