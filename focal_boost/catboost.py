@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _fast
+from . import _catboost_kernels, _fast
 from ._sklearn import FocalClassifierBase
 from .loss import FocalLoss
 
@@ -146,13 +146,45 @@ class FocalObjective(_CatBoostCallable):
     ) -> tuple[list[float], list[list[float]]]:
         """Derivatives of minus the softmax focal loss for one row.
 
-        ``approx``: raw scores of the row, shape ``(K,)``; ``target``: its class index; ``weight``: its weight.
-        Returns ``-grad`` (length K) and ``-diag(hess)`` (K x K; CatBoost reads the upper triangle).
+        ``approx``: raw scores of the row, float64 shape ``(K,)``; ``target``: its class index; ``weight``: its
+        weight. Returns ``-grad`` (length K) and ``-diag(hess)`` (K x K; CatBoost reads the upper triangle) as
+        Python lists, the core's ``FocalLoss.grad_hess`` to a few ulps.
+
+        catboost 1.2.10 calls this once per object, twice per iteration, and its fixed cost per call is a few
+        microseconds, so the work is one call of a per-object function built for this K (``_catboost_kernels``:
+        numba when available, else plain Python; no numpy temporaries, no per-row target cache). The first call
+        stores that function on the instance under this method's name, so CatBoost's ``obj.calc_ders_multi(...)``
+        reaches it without this extra Python frame; ``clear_cache()`` (and pickling) drops it again.
         """
-        n_classes = approx.shape[0]
-        prepared = self._target(np.array([target]), np.array([weight]), n_classes)
-        grad, hess = self.loss._grad_hess(prepared, approx.reshape(1, n_classes))
-        return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
+        ders = self._row_ders(int(approx.shape[0]))
+        return ders(approx, target, weight)
+
+    def _row_ders(self, n_classes: int) -> _catboost_kernels.RowDers:
+        """Build the per-object function for K = ``n_classes`` and install it on the instance (see above)."""
+        loss = self.loss
+        if loss.n_classes is not None and loss.n_classes != n_classes:
+            raise ValueError(f"raw has {n_classes} columns but alpha has {loss.n_classes} class weights "
+                             f"(alpha={loss.alpha!r}); they must agree")
+        class_alpha = loss._class_alpha(n_classes)  # raises for a binary (float) alpha
+        # numba unless it is not installed or switched off (_fast.set_enabled(False), FOCAL_BOOST_DISABLE_NUMBA):
+        # per object it costs about a third of plain Python; loading it (~1 s, once per process) is repaid after
+        # a few hundred thousand objects x iterations, i.e. by any multiclass training worth timing.
+        compiled = _fast.enabled(_fast.MIN_SIZE)
+        ders = _catboost_kernels.softmax_row_ders(n_classes, loss.gamma, loss.hessian,
+                                                  None if loss.alpha is None else class_alpha.tolist(), compiled,
+                                                  on_other_length=self._rebuilt_row_ders)
+        self.__dict__["calc_ders_multi"] = ders  # shadows the method for this instance only
+        return ders
+
+    def _rebuilt_row_ders(self, approx: np.ndarray, target: float, weight: float
+                          ) -> tuple[list[float], list[list[float]]]:
+        """The installed function met another K (the objective is reused for another model): rebuild for it."""
+        return self._row_ders(int(np.shape(approx)[0]))(approx, target, weight)
+
+    def clear_cache(self) -> None:
+        """Drop the prepared targets and the installed per-object function (both are rebuilt on demand)."""
+        super().clear_cache()
+        self.__dict__.pop("calc_ders_multi", None)
 
 
 class FocalMetric(_CatBoostCallable):

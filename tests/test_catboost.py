@@ -6,6 +6,7 @@ Multiclass CatBoost calls the Python objective once per row (twice per iteration
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import warnings
 
@@ -17,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from focal_boost import FocalLoss
+from focal_boost import FocalLoss, _fast
 
 catboost = pytest.importorskip("catboost")
 from catboost import CatBoost, Pool  # noqa: E402
@@ -81,17 +82,109 @@ def test_calc_ders_range_is_minus_core_grad_hess(alpha, weighted, hessian):
     np.testing.assert_array_equal(obj.calc_ders_range(raw, soft, w)[:, 1], -loss.hess(soft, raw, w))
 
 
-def test_calc_ders_multi_is_minus_core_diagonal():
+# The per-object multiclass path: numba kernel (when installed) and plain Python, each against the core.
+ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _fast.AVAILABLE, reason="numba missing")),
+             pytest.param(False, id="python")]
+
+
+@contextlib.contextmanager
+def row_path(compiled):
+    previous = _fast.set_enabled(compiled)
+    try:
+        yield
+    finally:
+        _fast.set_enabled(previous)
+
+
+def _row_cases(rng, k):
+    """Raw score rows: ordinary, large, and extreme (+-50, ties, one class far ahead or far behind)."""
+    rows = [rng.normal(scale=s, size=k) for s in (0.5, 2.0, 8.0) for _ in range(20)]
+    rows += [np.array([50.0, -50.0] * k)[:k], np.array([-50.0, 50.0] * k)[:k], np.zeros(k), np.full(k, 50.0),
+             np.r_[50.0, np.full(k - 1, -50.0)], np.r_[-50.0, np.full(k - 1, 50.0)], np.r_[1.0, 1.0, np.zeros(k - 2)]]
+    return rows
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+@pytest.mark.parametrize("hessian", ["abs", "bound", "exact"])
+@pytest.mark.parametrize(("gamma", "alpha"), [(2.0, None), (0.0, None), (1.0, (0.5, 1.0, 2.0, 0.0)),
+                                              (0.7, (1.0, 3.0, 0.25, 1.0))])
+def test_calc_ders_multi_is_minus_core_diagonal(compiled, hessian, gamma, alpha):
     rng = np.random.default_rng(3)
-    loss = FocalLoss(1.5, [0.5, 1.0, 2.0], "bound")
+    k = 4
+    loss = FocalLoss(gamma, alpha, hessian)
     obj = FocalObjective(loss)
-    for _ in range(5):
-        raw = rng.normal(scale=2.0, size=3)
-        label, weight = float(rng.integers(0, 3)), float(rng.random() * 2)
-        der1, der2 = obj.calc_ders_multi(raw, label, weight)
-        grad, hess = loss.grad_hess([label], raw[None, :], [weight])
-        np.testing.assert_allclose(der1, -grad[0], rtol=0, atol=0)
-        np.testing.assert_allclose(np.asarray(der2), np.diag(-hess[0]), rtol=0, atol=0)
+    rows = _row_cases(rng, k)
+    labels = [float(i % k) for i in range(len(rows))]
+    weights = [1.0 if i % 3 == 0 else float(rng.uniform(0.0, 3.0)) for i in range(len(rows))]
+    with row_path(compiled):
+        out = [obj.calc_ders_multi(raw, label, weight) for raw, label, weight in zip(rows, labels, weights,
+                                                                                    strict=True)]
+    grad, hess = loss.grad_hess(labels, np.array(rows), weights)
+    for i, (der1, der2) in enumerate(out):
+        assert isinstance(der1, list) and isinstance(der2, list) and all(isinstance(r, list) for r in der2)
+        assert all(type(v) is float for v in der1) and len(der2) == k and all(len(r) == k for r in der2)
+        np.testing.assert_allclose(der1, -grad[i], rtol=1e-12, atol=0, err_msg=f"row {i}")
+        np.testing.assert_allclose(np.asarray(der2), np.diag(-hess[i]), rtol=1e-12, atol=0, err_msg=f"row {i}")
+    # Not vacuous: the cases reach the safeguard's region (for "exact": a negative diagonal entry) and weight 0.
+    if hessian == "exact" and gamma > 0:
+        assert (hess < 0).any()
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+def test_calc_ders_multi_checks_its_input_and_follows_k(compiled):
+    obj = FocalObjective(FocalLoss(2.0))
+    raw = np.array([0.3, -1.0, 2.0])
+    with row_path(compiled):
+        for label in (3.0, -1.0, 0.5, float("nan")):
+            with pytest.raises(ValueError, match=r"y must hold integer class labels in 0\.\.2"):
+                obj.calc_ders_multi(raw, label, 1.0)
+        for weight in (-1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="sample_weight must be finite"):
+                obj.calc_ders_multi(raw, 1.0, weight)
+        # the objective reused for another K (the installed per-object function rebuilds itself)
+        for k in (3, 5, 3):
+            z = np.linspace(-1.0, 1.0, k)
+            der1, _ = obj.calc_ders_multi(z, 1.0, 2.0)
+            np.testing.assert_allclose(der1, -FocalLoss(2.0).grad([1], z[None], [2.0])[0], rtol=1e-12)
+        assert "calc_ders_multi" in vars(obj)  # installed: CatBoost calls it without the method's frame
+        obj.clear_cache()
+        assert "calc_ders_multi" not in vars(obj)
+        pickle.loads(pickle.dumps(obj)).calc_ders_multi(raw, 0.0, 1.0)
+        with pytest.raises(ValueError, match="alpha has 3 class weights"):
+            FocalObjective(FocalLoss(2.0, [1, 2, 3])).calc_ders_multi(np.zeros(4), 0.0, 1.0)
+        with pytest.raises(ValueError, match="binary weight"):
+            FocalObjective(FocalLoss(2.0, 0.25)).calc_ders_multi(raw, 0.0, 1.0)
+
+
+class _ReferenceMulti:
+    """The multiclass objective as it was before the per-object function: the core's ``_grad_hess`` on the
+    one-row target (numpy path), negated; the reference for whole trainings."""
+
+    no_jit = True
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def calc_ders_multi(self, approx, target, weight):
+        t = self.loss.prepare_target(np.array([target]), np.array([weight]), approx.shape[0])
+        grad, hess = self.loss._grad_hess_numpy(t, np.asarray(approx, dtype=np.float64)[None, :])
+        return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+@pytest.mark.parametrize(("hessian", "alpha", "weighted"), [("abs", None, False), ("bound", (1.0, 2.0, 0.5), True),
+                                                          ("exact", None, True)])
+def test_multiclass_training_equals_the_reference_objective(cb_multi, compiled, hessian, alpha, weighted):
+    X, y = cb_multi
+    w = np.random.default_rng(8).uniform(0.2, 3.0, size=len(y)) if weighted else None
+    loss = FocalLoss(2.0, alpha, hessian)
+    base = np.tile(loss.init_score(y, w, 3), (len(y), 1))
+    params = dict(eval_metric="MultiClass", classes_count=3, iterations=12, depth=3, **DET)
+    with row_path(compiled):
+        new = CatBoost(dict(params, loss_function=FocalObjective(loss))).fit(Pool(X, y, weight=w, baseline=base))
+    ref = CatBoost(dict(params, loss_function=_ReferenceMulti(loss))).fit(Pool(X, y, weight=w, baseline=base))
+    assert np.abs(raw_of(new, X) - raw_of(ref, X)).max() <= 1e-10
+    assert np.abs(raw_of(new, X)).max() > 0.05  # the trees moved the scores
 
 
 @pytest.mark.parametrize("multiclass", [False, True])
