@@ -2,8 +2,7 @@
 
 ``focal-boost bench`` runs the imbalanced-data benchmark (focal loss vs logloss on LightGBM, XGBoost and CatBoost)
 and writes a report folder under ``benchmarks/results/<name>/``; ``--quick`` is the small version the tests run;
-``--data FILE --target COLUMN`` runs it on your own CSV or Parquet file. ``focal-boost bench --speed`` runs the
-speed benchmark instead (``benchmarks/speed.py``: focal vs builtin training time, grad/hess throughput, memory).
+``--data FILE --target COLUMN`` runs it on your own CSV or Parquet file.
 """
 
 from __future__ import annotations
@@ -133,11 +132,6 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``focal-boost`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"] and "--speed" in argv:
-        # `focal-boost bench --speed [speed options]` is benchmarks/speed.py (its own options, see --speed --help)
-        from .bench.speed import main as speed_main
-
-        return speed_main([a for a in argv[1:] if a != "--speed"])
     args = build_parser().parse_args(argv)
     if args.command == "bench":
         return _bench(args, argv)
