@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--learning-rate", type=float, help="learning rate of every method")
     b.add_argument("--catboost-multiclass-limit", type=float, metavar="SECONDS",
                    help="run CatBoost's (slow, Python) multiclass focal objective only when its estimated time per "
-                        "method and fold is below this (default 30)")
+                        "method and fold is below this (default 120)")
     b.add_argument("--jobs", type=int, default=2, help="worker processes (default 2; 1 runs inline)")
     b.add_argument("--name", help="results folder name under benchmarks/results (default: default, quick or the "
                                   "data file's name)")

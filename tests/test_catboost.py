@@ -544,3 +544,38 @@ def test_unseen_labels_fine_at_predict_and_feature_count_checked(cb_binary):
     assert clf.predict(X[:10]).shape == (10,)  # predicting needs no labels; score() with new labels is sklearn's
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :3])
+
+
+# ------------------------------------------------------------------------------------------- benchmark fairness
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_benchmark_catboost_methods_share_the_leaf_estimation_settings(monkeypatch, cb_binary, cb_multi, n_classes):
+    """Every CatBoost method of the benchmark trains with the same leaf estimation (method, iterations,
+    backtracking), read back from the trained models; catboost 1.2.10's own defaults differ by loss."""
+    from focal_boost.bench.methods import METHODS, Settings, candidates, fit_candidate
+
+    trained = []
+    original = CatBoost._fit
+
+    def recording_fit(self, *args, **kwargs):
+        trained.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CatBoost, "_fit", recording_fit)
+    X, y = (cb_binary[0], cb_binary[1].astype(int)) if n_classes == 2 else cb_multi
+    settings = Settings(n_estimators=4, budget=1)
+    keys = ("leaf_estimation_method", "leaf_estimation_iterations", "leaf_estimation_backtracking")
+    seen = {}
+    for method in METHODS:
+        (cand,) = candidates(method, n_classes, settings)
+        fit_candidate("catboost", cand, X[:100], y[:100], X[100:], y[100:], n_classes, 0, settings)
+        params = trained[-1].get_all_params()
+        seen[method] = tuple(params[k] for k in keys)
+    assert len(trained) == len(METHODS)
+    expected = ("Newton", 10 if n_classes == 2 else 1, "No")
+    assert seen == dict.fromkeys(METHODS, expected)
+    # ... and the report metadata says which
+    assert str(expected[1]) in Settings().describe()["CatBoost leaf estimation (every method)"]
+    # Not vacuous: without the benchmark's setting catboost 1.2.10 gives builtin Logloss other values.
+    default = CatBoost(dict(loss_function="Logloss" if n_classes == 2 else "MultiClass", iterations=2, **DET))
+    default.fit(Pool(X, y))
+    assert tuple(default.get_all_params()[k] for k in keys) != expected
