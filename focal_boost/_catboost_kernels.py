@@ -207,3 +207,20 @@ def _python_row_ders(k: int, gamma: float, mode: int, alpha: list[float], on_oth
         return der1, der2
 
     return ders
+
+
+_NO_WEIGHT = np.empty(0)
+
+
+def binary_range_ders(alpha: float | None, gamma: float, hessian: str, approxes: np.ndarray, targets: np.ndarray,
+                      weights: np.ndarray | None) -> np.ndarray | None:
+    """``(-grad, -hess)`` of a binary chunk as CatBoost's ``calc_ders_range`` wants it (``(n, 2)`` float64), by one
+    numba call (numba must be installed); None when a label is soft (not 0/1) or a weight is bad, for the caller's
+    validated path. Same numbers as ``FocalLoss.grad_hess`` (the numba kernels' margin, the core's row weights)."""
+    from . import _catboost_numba as kernels
+
+    out = np.empty((approxes.shape[0], 2))
+    a1, a0 = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    ok = kernels.binary_range(approxes, targets, _NO_WEIGHT if weights is None else weights, alpha is not None,
+                              a1, a0, gamma, HESSIANS.index(hessian), out)
+    return out if ok else None

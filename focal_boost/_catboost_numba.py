@@ -69,3 +69,39 @@ def softmax_row(raw, target, weight, alpha, gamma, mode, out):
             out[0, j] = r * gw
             out[1 + j, j] = -(hj * w)
     return OK
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def binary_range(raw, y, weight, has_alpha, a1, a0, gamma, mode, out):
+    """One ``calc_ders_range`` chunk of hard 0/1 labels straight from CatBoost's arrays into ``out`` (n, 2):
+    ``(-grad, -hess)`` with the core's row weight ``alpha_t * sample_weight`` (``_fast_kernels._binary_rows`` with
+    ``FocalLoss.prepare_target``'s weights, in one pass, no target cache). ``weight`` may be empty (no weights).
+    Returns False, leaving ``out`` partly written, at the first soft label or bad weight: the caller then takes the
+    validated path, which names it. Releases the GIL: catboost 1.2.10 calls from each of its worker threads.
+    """
+    weighted = weight.shape[0] > 0
+    scaled = has_alpha or weighted
+    for i in range(raw.shape[0]):
+        yi = float(y[i])
+        if yi == 1.0:
+            sg = 1.0
+            a = a1
+        elif yi == 0.0:
+            sg = -1.0
+            a = a0
+        else:
+            return False
+        rw = a
+        if weighted:
+            wi = float(weight[i])
+            if not (wi >= 0.0 and wi - wi == 0.0):
+                return False
+            rw = a * wi if has_alpha else wi
+        g, h = _margin(raw[i] * sg, gamma, mode)
+        g *= sg
+        if scaled:
+            g *= rw
+            h *= rw
+        out[i, 0] = -g
+        out[i, 1] = -h
+    return True

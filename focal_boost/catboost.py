@@ -133,7 +133,18 @@ class FocalObjective(_CatBoostCallable):
 
         ``approxes``: raw scores, shape ``(n,)``; ``targets``: labels ``(n,)``; ``weights``: ``(n,)`` or ``None``.
         Returns an ``(n, 2)`` float64 array of ``(-grad, -hess)``, sample weights applied.
+
+        When the numba path is on for such calls (``_fast.enabled``: the classifier asks for it on large trainings),
+        hard 0/1 labels take one kernel call (``_catboost_kernels.binary_range_ders``: no target cache, no
+        temporaries, GIL released) into the ``(n, 2)`` layout catboost 1.2.10 copies at C speed; soft labels and
+        bad weights take the validated path below.
         """
+        if self.loss.n_classes is None and _fast.enabled(approxes.shape[0]):
+            loss = self.loss
+            out = _catboost_kernels.binary_range_ders(loss.alpha, loss.gamma, loss.hessian, approxes, targets,
+                                                      weights)
+            if out is not None:
+                return out
         target = self._target(targets, weights, None)
         grad, hess = self.loss._grad_hess(target, approxes)
         out = np.empty((grad.shape[0], 2))

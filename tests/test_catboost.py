@@ -82,6 +82,54 @@ def test_calc_ders_range_is_minus_core_grad_hess(alpha, weighted, hessian):
     np.testing.assert_array_equal(obj.calc_ders_range(raw, soft, w)[:, 1], -loss.hess(soft, raw, w))
 
 
+@pytest.fixture
+def compiled_chunks():
+    """The numba path for CatBoost's small binary chunks, as the classifier asks for it on large trainings."""
+    if not _fast.use_for_small_arrays(True):
+        pytest.skip("numba missing")
+    yield
+    _fast.use_for_small_arrays(False)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("hessian", ["abs", "bound", "exact"])
+def test_calc_ders_range_compiled_chunks_match_the_core(compiled_chunks, alpha, weighted, hessian):
+    rng = np.random.default_rng(12)
+    n = 500
+    raw = np.r_[rng.normal(scale=4.0, size=n - 4), 50.0, -50.0, 30.0, -30.0]
+    y = (rng.random(n) < 0.2).astype(np.float32)
+    w = (rng.random(n) * 3).astype(np.float32) if weighted else None
+    loss = FocalLoss(2.0, alpha, hessian)
+    obj = FocalObjective(loss)
+    out = obj.calc_ders_range(raw, y, w)
+    assert not obj._cache._items  # the kernel path: no prepared target was cached
+    with row_path(False):  # the core's numpy path as the reference
+        grad, hess = loss.grad_hess(y, raw, w)
+    assert out.shape == (n, 2) and out.dtype == np.float64
+    np.testing.assert_allclose(out[:, 0], -grad, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(out[:, 1], -hess, rtol=1e-12, atol=0)
+    # soft labels and bad weights take the validated path: the core's soft-label numbers, the core's errors
+    soft = rng.random(n).astype(np.float32)
+    np.testing.assert_array_equal(obj.calc_ders_range(raw, soft, w)[:, 1], -loss.hess(soft, raw, w))
+    with pytest.raises(ValueError, match="sample_weight"):
+        obj.calc_ders_range(raw, y, np.full(n, -1.0, dtype=np.float32))
+    with pytest.raises(ValueError, match="y must lie in"):
+        obj.calc_ders_range(raw, y * 3, w)
+
+
+def test_binary_training_with_compiled_chunks_equals_the_validated_path(compiled_chunks, cb_binary):
+    X, y, w = cb_binary
+    loss = FocalLoss(2.0, 0.25, "abs")
+    params = dict(loss_function=FocalObjective(loss), eval_metric="Logloss", iterations=20, depth=4, **DET)
+    pool = Pool(X, y, weight=w, baseline=np.full(len(y), loss.init_score(y, w)))
+    fast = CatBoost(params).fit(pool)
+    with row_path(False):
+        reference = CatBoost(dict(params, loss_function=FocalObjective(loss))).fit(pool)
+    assert np.abs(raw_of(fast, X) - raw_of(reference, X)).max() <= 1e-10
+    assert np.abs(raw_of(fast, X) - loss.init_score(y, w)).max() > 0.1  # the trees moved the scores
+
+
 # The per-object multiclass path: numba kernel (when installed) and plain Python, each against the core.
 ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _fast.AVAILABLE, reason="numba missing")),
              pytest.param(False, id="python")]
