@@ -2,7 +2,10 @@
 
     python benchmarks/speed.py                                # everything, into benchmarks/results/speed/
     python benchmarks/speed.py --engines lightgbm             # one engine; its rows replace the old ones
-    python benchmarks/speed.py --quick --out /tmp/speed        # tiny smoke run
+    python benchmarks/speed.py --quick --out /tmp/speed       # tiny smoke run
+    make speed                                                # the first line, in the project's .venv
+
+A script outside the package (issue 13): nothing in ``focal_boost`` imports it; ``--help`` lists the options.
 
 What is measured (one process, the engines' data objects built once and shared by every method):
 
@@ -69,8 +72,15 @@ TARGETS = {  # (engine, task, candidate, reference) -> largest acceptable ratio 
     ("xgboost", "multiclass", "focal", "builtin"): 1.10,
     ("catboost", "binary", "focal (builtin path)", "builtin Focal"): 1.05,
     ("catboost", "binary", "focal (Python objective)", "builtin Logloss"): 1.50,
+    # issue 13, at its setting (10,000 x 20, K=5, 100 iterations, depth 6, 2 threads, bootstrap off)
+    ("catboost", "multiclass", "focal (Python objective)", "builtin MultiClass"): 10.0,
+    ("catboost", "multiclass", "focal (Python objective)", "no-op objective (lists, the per-object floor)"): 1.30,
 }
 TARGET_MIN_N = 1_000_000
+# (engine, task) whose targets apply from a smaller n (issue 13): CatBoost multiclass is measured at 10,000 rows,
+# the CatBoost binary Python objective's target holds from 500,000
+TARGET_MIN_N_BY_TASK = {("catboost", "multiclass"): 10_000, ("catboost", "binary"): 500_000}
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "speed"
 CSV_FIELDS = ("section", "engine", "task", "n", "rounds", "candidate", "reference", "candidate_value",
               "reference_value", "unit", "ratio", "target", "met", "repeats", "detail", "run")
 
@@ -92,8 +102,9 @@ class Config:
     memory: bool = True
     numpy_path: bool = True  # also train with the numba path switched off (what the numba kernels earn)
     catboost_multiclass_n: int = 10_000
+    catboost_multiclass_features: int = 20  # issue 13's setting (10,000 x 20, K=5)
     sections: tuple[str, ...] = ("train", "kernel", "memory", "startup")
-    out: Path = Path("speed_results")
+    out: Path = DEFAULT_OUT
     seed: int = 0
     command: str = ""
     log: Callable[[str], None] = field(default=print, repr=False)
@@ -205,15 +216,58 @@ def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite
     return _focal_vs_builtin(train_builtin, train_focal, cfg)
 
 
+class _NoopMulti:
+    """CatBoost's per-object floor (issue 13): a ``calc_ders_multi`` that returns the same preallocated Python lists
+    (zeros) every call, so a training costs CatBoost's own per-object callback machinery and nothing else."""
+
+    no_jit = True  # catboost 1.2.10 would try numba.njit on the method otherwise
+
+    def __init__(self, k: int) -> None:
+        self.der1 = [0.0] * k
+        self.der2 = [[0.0] * k for _ in range(k)]
+
+    def calc_ders_multi(self, approx: Any, target: float, weight: float) -> tuple[list[float], list[list[float]]]:
+        return self.der1, self.der2
+
+
+class _NoopRange:
+    """CatBoost's binary floor: a ``calc_ders_range`` returning a preallocated zero ``(n, 2)`` float64 array per
+    chunk length (the layout catboost 1.2.10 copies at C speed)."""
+
+    no_jit = True
+
+    def __init__(self) -> None:
+        self._zeros: dict[int, np.ndarray] = {}
+
+    def calc_ders_range(self, approxes: np.ndarray, targets: np.ndarray, weights: Any) -> np.ndarray:
+        n = approxes.shape[0]
+        out = self._zeros.get(n)
+        if out is None:
+            out = self._zeros[n] = np.zeros((n, 2))
+        return out
+
+
+# The multiclass rows' route (what FocalCatBoostClassifier's objective does per object), for the report.
+CATBOOST_MULTICLASS_ROUTE = ("route: FocalObjective.calc_ders_multi -> focal_boost._catboost_kernels per-object "
+                             "function (numba kernel _catboost_numba.softmax_row into a per-thread buffer, one "
+                             "tolist(); 'no numba' = plain-Python math), Python lists back to CatBoost")
+CATBOOST_NOOP_MULTI = "no-op objective (lists, the per-object floor)"
+CATBOOST_NOOP_RANGE = "no-op objective (calc_ders_range floor)"
+
+
 def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite:
-    from catboost import CatBoostClassifier
+    from catboost import CatBoost, CatBoostClassifier, Pool
 
-    from focal_boost.catboost import FocalCatBoostClassifier, builtin_loss_function
+    from focal_boost.catboost import FocalCatBoostClassifier, FocalMetric, _builtin_focal_name, builtin_loss_function
 
-    # Same parameters for every method. leaf_estimation_backtracking="No" is what FocalCatBoostClassifier pins on its
-    # builtin-Focal path (catboost 1.2.10's default for builtin Focal is AnyImprovement, for a Python objective No).
+    # Same parameters for every method (issue 13: depth 6, lr 0.1, 2 threads, bootstrap off). leaf_estimation_
+    # backtracking="No" is what FocalCatBoostClassifier pins on its builtin-Focal path (catboost 1.2.10's default for
+    # builtin Focal is AnyImprovement, for a Python objective No); leaf iterations stay each loss's default (builtin
+    # Logloss 10, MultiClass, Focal and Python objectives 1): the cost a user of the defaults pays.
     base = {"depth": 6, "learning_rate": 0.1, "thread_count": cfg.threads, "random_seed": cfg.seed,
-            "verbose": False, "allow_writing_files": False, "leaf_estimation_backtracking": "No"}
+            "verbose": False, "allow_writing_files": False, "leaf_estimation_backtracking": "No",
+            "bootstrap_type": "No"}
+    alpha = ALPHA if task == "binary" else None
 
     def classifier(loss_function: str) -> Callable[[int], Any]:
         def train(rounds: int) -> Any:
@@ -225,23 +279,49 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
         extra = {} if hessian is None else {"hessian": hessian}  # None: the classifier's default hessian
 
         def train(rounds: int) -> Any:
-            model = FocalCatBoostClassifier(gamma=GAMMA, alpha=ALPHA if task == "binary" else None, iterations=rounds,
-                                            **extra, **base).fit(X, y)
+            model = FocalCatBoostClassifier(gamma=GAMMA, alpha=alpha, iterations=rounds, **extra, **base).fit(X, y)
             if (model.builtin_loss_ is not None) != builtin_expected:
                 raise RuntimeError(f"FocalCatBoostClassifier used builtin_loss_={model.builtin_loss_!r}")
             return model
 
         return train
 
+    loss = focal_loss(task)
+    # The floors train like FocalCatBoostClassifier does (CatBoost on a Pool, the classifier's eval metric), with
+    # the objective's body replaced by a no-op, so a ratio to them is the cost of focal_boost's objective alone.
+    metric: Any = (FocalMetric(loss, N_CLASSES) if task == "multiclass"
+                   else f"{_builtin_focal_name(loss, {})};hints=skip_train~true")
+    pool = Pool(X, y.astype(np.float64))
+
+    def floor(objective: Callable[[], Any]) -> Callable[[int], Any]:
+        def train(rounds: int) -> Any:
+            params = {**base, "iterations": rounds, "loss_function": objective(), "eval_metric": metric,
+                      "boost_from_average": False}
+            if task == "multiclass":
+                params["classes_count"] = N_CLASSES
+            return CatBoost(params).fit(pool)
+
+        return train
+
     if task == "multiclass":
         methods = {"builtin MultiClass": classifier("MultiClass"),
+                   CATBOOST_NOOP_MULTI: floor(lambda: _NoopMulti(N_CLASSES)),
                    "focal (Python objective)": focal(None, False)}
-        return Suite(methods, [("focal (Python objective)", "builtin MultiClass")],
-                     note="per-object Python objective (calc_ders_multi): measured at small n")
+        comparisons = [("focal (Python objective)", "builtin MultiClass"),
+                       ("focal (Python objective)", CATBOOST_NOOP_MULTI),
+                       (CATBOOST_NOOP_MULTI, "builtin MultiClass")]
+        if cfg.numpy_path:
+            methods["focal (Python objective, no numba)"] = _NumpyPath(focal(None, False))
+            comparisons += [("focal (Python objective, no numba)", "builtin MultiClass"),
+                            ("focal (Python objective, no numba)", CATBOOST_NOOP_MULTI)]
+        return Suite(methods, comparisons, note="per-object Python objective (calc_ders_multi): measured at small n; "
+                                                + CATBOOST_MULTICLASS_ROUTE)
     builtin_focal = builtin_loss_function(focal_loss("binary", "exact"), {})
     methods = {"builtin Logloss": classifier("Logloss"), "builtin Focal": classifier(builtin_focal),
+               CATBOOST_NOOP_RANGE: floor(_NoopRange),
                "focal (builtin path)": focal("exact", True), "focal (Python objective)": focal(None, False)}
     comparisons = [("focal (builtin path)", "builtin Focal"), ("focal (Python objective)", "builtin Logloss"),
+                   ("focal (Python objective)", CATBOOST_NOOP_RANGE), (CATBOOST_NOOP_RANGE, "builtin Logloss"),
                    ("builtin Focal", "builtin Logloss")]
     if cfg.numpy_path:
         methods["focal (Python objective, numpy path)"] = _NumpyPath(focal(None, False))
@@ -251,6 +331,10 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
 
 SUITES: dict[str, Callable[[np.ndarray, np.ndarray, str, Config], Suite]] = {
     "lightgbm": lightgbm_suite, "xgboost": xgboost_suite, "catboost": catboost_suite}
+
+
+def task_features(engine: str, task: str, cfg: Config) -> int:
+    return cfg.catboost_multiclass_features if (engine, task) == ("catboost", "multiclass") else cfg.features
 
 
 def task_sizes(engine: str, task: str, cfg: Config) -> list[int]:
@@ -292,7 +376,8 @@ def train_rows(engine: str, task: str, n: int, suite: Suite, times: dict[str, li
         cand, ref = times[candidate], times[reference]
         paired = statistics.median(c / b for c, b in zip(cand, ref, strict=True))
         target = TARGETS.get((engine, task, candidate, reference))
-        applies = target is not None and n >= TARGET_MIN_N and cfg.rounds >= 100
+        applies = (target is not None and n >= TARGET_MIN_N_BY_TASK.get((engine, task), TARGET_MIN_N)
+                   and cfg.rounds >= 100)
         detail = (f"times {candidate}: {_fmt(cand)} s; {reference}: {_fmt(ref)} s; ratio of medians "
                   f"{statistics.median(cand) / statistics.median(ref):.3f}")
         if suite.note:
@@ -312,7 +397,7 @@ def run_training(cfg: Config, run_id: str) -> list[dict[str, Any]]:
         for task in cfg.tasks:
             for n in task_sizes(engine, task, cfg):
                 cfg.log(f"[train] {engine} {task} n={n}: building data")
-                X, y = make_data(n, cfg.features, task, cfg.seed)
+                X, y = make_data(n, task_features(engine, task, cfg), task, cfg.seed)
                 suite = SUITES[engine](X, y, task, cfg)
                 if engine != "catboost":
                     del X  # LightGBM/XGBoost keep their own binned copy; CatBoost classifiers take X each fit
@@ -531,11 +616,11 @@ def memory_child(engine: str, task: str, method: str, n: int, cfg: Config) -> di
         # worker threads), so both sides of a ratio start from the same loaded code and the peaks compare what the
         # trainings allocate. numba's one-time size is measured on its own in the startup section.
         _kernels._compiled()
-    Xw, yw = make_data(WARM_N, cfg.features, task, cfg.seed + 1)
+    Xw, yw = make_data(WARM_N, task_features(engine, task, cfg), task, cfg.seed + 1)
     for warm in SUITES[engine](Xw, yw, task, replace(cfg, numpy_path=False)).methods.values():
         warm(1)  # every method of the suite, whichever this child measures: the same code ends up loaded
     del Xw, yw, warm
-    X, y = make_data(n, cfg.features, task, cfg.seed)
+    X, y = make_data(n, task_features(engine, task, cfg), task, cfg.seed)
     suite = SUITES[engine](X, y, task, replace(cfg, numpy_path=False))
     if engine != "catboost":
         del X
@@ -578,7 +663,7 @@ def run_memory(cfg: Config, run_id: str) -> list[dict[str, Any]]:
                 cfg.log(f"[memory] {engine} {task} {method} n={n}")
                 results[method] = _spawn_memory_child(engine, task, method, n, cfg)
             for candidate, reference in suite.comparisons:
-                if "numpy path" in candidate or candidate.startswith("builtin"):
+                if "numpy path" in candidate or "no numba" in candidate or candidate.startswith(("builtin", "no-op")):
                     continue
                 c, r = results[candidate], results[reference]
                 ratio = c["peak_mib"] / r["peak_mib"]
@@ -602,7 +687,7 @@ def run_memory(cfg: Config, run_id: str) -> list[dict[str, Any]]:
 
 def _suite_shape(engine: str, task: str, cfg: Config) -> Suite:
     """The suite's method names and comparisons, from a tiny data set."""
-    X, y = make_data(200, cfg.features, task, cfg.seed)
+    X, y = make_data(200, task_features(engine, task, cfg), task, cfg.seed)
     return SUITES[engine](X, y, task, replace(cfg, numpy_path=False))
 
 
@@ -708,8 +793,8 @@ def _n(v: Any) -> str:
 
 def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
     out = ["# focal_boost speed benchmark (issue 5)", "",
-           "Generated by `benchmarks/speed.py` (`make speed`); see the module docstring for the method. "
-           " Times are medians over interleaved repeats in one process; *ratio* is the median of the "
+           "Generated by `benchmarks/speed.py` (`python benchmarks/speed.py`, `make speed`); see its docstring for "
+           "the method. Times are medians over interleaved repeats in one process; *ratio* is the median of the "
            "paired ratios candidate / reference of the same repeat.", ""]
     out += ["## Machine", ""] + [f"- {k}: {v}" for k, v in machine.items()] + [""]
     runs = [r for r in rows if r["section"] == "run"]
@@ -723,7 +808,7 @@ def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
         out.append("")
     targets = [r for r in rows if r.get("met") in ("yes", "NO")]
     if targets:
-        out += ["## Targets of issue 5", "", "| what | value | target | met | margin |", "|---|---|---|---|---|"]
+        out += ["## Targets (issues 5 and 13)", "", "| what | value | target | met | margin |", "|---|---|---|---|---|"]
         for r in targets:
             out.append(f"| {_target_label(r)} | {_target_value(r)} | {r['target']} | {r['met']} | {_margin(r)} |")
         out.append("")
@@ -732,9 +817,11 @@ def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
         out += ["## Training time: focal objective vs the engine's builtin", "",
                 "Same data, parameters and threads; LightGBM/XGBoost via `focal_boost.<engine>.train` vs "
                 "`<engine>.train` on one shared Dataset/QuantileDMatrix; CatBoost via `FocalCatBoostClassifier.fit` "
-                "vs `CatBoostClassifier.fit` on the same numpy X. *numpy path*: the same focal training with the "
-                "numba kernels switched off. 2 engine threads; focal_boost's kernels split large arrays over 2 "
-                "threads between the engine's rounds.", "",
+                "vs `CatBoostClassifier.fit` on the same numpy X. *numpy path* / *no numba*: the same focal training "
+                "with the numba kernels switched off. CatBoost *no-op objective*: CatBoost on a Pool with the "
+                "classifier's eval metric and an objective that returns preallocated zeros (lists per object for "
+                "multiclass, an (n, 2) array per chunk for binary): CatBoost's own callback floor. 2 engine "
+                "threads; focal_boost's kernels split large arrays over 2 threads between the engine's rounds.", "",
                 "| engine | task | n | rounds | repeats | candidate | reference | candidate s | reference s | ratio "
                 "| target | met |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(train, key=lambda r: (ENGINES.index(r["engine"]), TASKS.index(r["task"]), int(r["n"]))):
@@ -915,8 +1002,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="set OMP_WAIT_POLICY=PASSIVE before the engines load (OpenMP threads then sleep instead "
                              "of spinning between parallel regions: far steadier timings on a machine shared with "
                              "other jobs, slightly slower ones on an idle machine)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "speed",
-                        help="output folder (speed.csv, speed.md; default benchmarks/results/speed)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="output folder (speed.csv, speed.md; default benchmarks/results/speed/)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

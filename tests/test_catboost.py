@@ -6,6 +6,7 @@ Multiclass CatBoost calls the Python objective once per row (twice per iteration
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import warnings
 
@@ -17,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from focal_boost import FocalLoss
+from focal_boost import FocalLoss, _kernels, _math
 
 catboost = pytest.importorskip("catboost")
 from catboost import CatBoost, Pool  # noqa: E402
@@ -81,17 +82,161 @@ def test_calc_ders_range_is_minus_core_grad_hess(alpha, weighted, hessian):
     np.testing.assert_array_equal(obj.calc_ders_range(raw, soft, w)[:, 1], -loss.hess(soft, raw, w))
 
 
-def test_calc_ders_multi_is_minus_core_diagonal():
+@pytest.fixture
+def compiled_chunks():
+    """The numba path for CatBoost's small binary chunks (objectives made with compiled=True, as the classifier
+    makes them on large trainings)."""
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba missing")
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("hessian", ["abs", "bound", "exact"])
+def test_calc_ders_range_compiled_chunks_match_the_core(compiled_chunks, alpha, weighted, hessian):
+    rng = np.random.default_rng(12)
+    n = 500
+    raw = np.r_[rng.normal(scale=4.0, size=n - 4), 50.0, -50.0, 30.0, -30.0]
+    y = (rng.random(n) < 0.2).astype(np.float32)
+    w = (rng.random(n) * 3).astype(np.float32) if weighted else None
+    loss = FocalLoss(2.0, alpha, hessian)
+    obj = FocalObjective(loss, compiled=True)
+    out = obj.calc_ders_range(raw, y, w)
+    assert not obj._cache._items  # the kernel path: no prepared target was cached
+    with row_path(False):  # the core's numpy path as the reference
+        grad, hess = loss.grad_hess(y, raw, w)
+    assert out.shape == (n, 2) and out.dtype == np.float64
+    np.testing.assert_allclose(out[:, 0], -grad, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(out[:, 1], -hess, rtol=1e-12, atol=0)
+    # soft labels and bad weights take the validated path: the core's soft-label numbers, the core's errors
+    soft = rng.random(n).astype(np.float32)
+    np.testing.assert_array_equal(obj.calc_ders_range(raw, soft, w)[:, 1], -loss.hess(soft, raw, w))
+    with pytest.raises(ValueError, match="sample_weight"):
+        obj.calc_ders_range(raw, y, np.full(n, -1.0, dtype=np.float32))
+    with pytest.raises(ValueError, match="y must lie in"):
+        obj.calc_ders_range(raw, y * 3, w)
+
+
+def test_binary_training_with_compiled_chunks_equals_the_validated_path(compiled_chunks, cb_binary):
+    X, y, w = cb_binary
+    loss = FocalLoss(2.0, 0.25, "abs")
+    params = dict(loss_function=FocalObjective(loss, compiled=True), eval_metric="Logloss", iterations=20, depth=4,
+                  **DET)
+    pool = Pool(X, y, weight=w, baseline=np.full(len(y), loss.init_score(y, w)))
+    fast = CatBoost(params).fit(pool)
+    with row_path(False):
+        reference = CatBoost(dict(params, loss_function=FocalObjective(loss, compiled=True))).fit(pool)
+    assert np.abs(raw_of(fast, X) - raw_of(reference, X)).max() <= 1e-10
+    assert np.abs(raw_of(fast, X) - loss.init_score(y, w)).max() > 0.1  # the trees moved the scores
+
+
+# The per-object multiclass path: numba kernel (when installed) and plain Python, each against the core.
+ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _kernels.AVAILABLE,
+                                                                   reason="numba missing")),
+             pytest.param(False, id="python")]
+
+
+@contextlib.contextmanager
+def row_path(compiled):
+    previous = _kernels.set_enabled(compiled)
+    try:
+        yield
+    finally:
+        _kernels.set_enabled(previous)
+
+
+def _row_cases(rng, k):
+    """Raw score rows: ordinary, large, and extreme (+-50, ties, one class far ahead or far behind)."""
+    rows = [rng.normal(scale=s, size=k) for s in (0.5, 2.0, 8.0) for _ in range(20)]
+    rows += [np.array([50.0, -50.0] * k)[:k], np.array([-50.0, 50.0] * k)[:k], np.zeros(k), np.full(k, 50.0),
+             np.r_[50.0, np.full(k - 1, -50.0)], np.r_[-50.0, np.full(k - 1, 50.0)], np.r_[1.0, 1.0, np.zeros(k - 2)]]
+    return rows
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+@pytest.mark.parametrize("hessian", ["abs", "bound", "exact"])
+@pytest.mark.parametrize(("gamma", "alpha"), [(2.0, None), (0.0, None), (1.0, (0.5, 1.0, 2.0, 0.0)),
+                                              (0.7, (1.0, 3.0, 0.25, 1.0))])
+def test_calc_ders_multi_is_minus_core_diagonal(compiled, hessian, gamma, alpha):
     rng = np.random.default_rng(3)
-    loss = FocalLoss(1.5, [0.5, 1.0, 2.0], "bound")
-    obj = FocalObjective(loss)
-    for _ in range(5):
-        raw = rng.normal(scale=2.0, size=3)
-        label, weight = float(rng.integers(0, 3)), float(rng.random() * 2)
-        der1, der2 = obj.calc_ders_multi(raw, label, weight)
-        grad, hess = loss.grad_hess([label], raw[None, :], [weight])
-        np.testing.assert_allclose(der1, -grad[0], rtol=0, atol=0)
-        np.testing.assert_allclose(np.asarray(der2), np.diag(-hess[0]), rtol=0, atol=0)
+    k = 4
+    loss = FocalLoss(gamma, alpha, hessian)
+    obj = FocalObjective(loss, n_classes=k)
+    rows = _row_cases(rng, k)
+    labels = [float(i % k) for i in range(len(rows))]
+    weights = [1.0 if i % 3 == 0 else float(rng.uniform(0.0, 3.0)) for i in range(len(rows))]
+    with row_path(compiled):
+        out = [obj.calc_ders_multi(raw, label, weight) for raw, label, weight in zip(rows, labels, weights,
+                                                                                    strict=True)]
+    grad, hess = loss.grad_hess(labels, np.array(rows), weights)
+    for i, (der1, der2) in enumerate(out):
+        assert isinstance(der1, list) and isinstance(der2, list) and all(isinstance(r, list) for r in der2)
+        assert all(type(v) is float for v in der1) and len(der2) == k and all(len(r) == k for r in der2)
+        np.testing.assert_allclose(der1, -grad[i], rtol=1e-12, atol=0, err_msg=f"row {i}")
+        np.testing.assert_allclose(np.asarray(der2), np.diag(-hess[i]), rtol=1e-12, atol=0, err_msg=f"row {i}")
+    # Not vacuous: the cases reach the safeguard's region (for "exact": a negative diagonal entry) and weight 0.
+    if hessian == "exact" and gamma > 0:
+        assert (hess < 0).any()
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+def test_calc_ders_multi_checks_its_input_and_its_task(compiled):
+    obj = FocalObjective(FocalLoss(2.0), n_classes=3)
+    raw = np.array([0.3, -1.0, 2.0])
+    with row_path(compiled):
+        for label in (3.0, -1.0, 0.5, float("nan")):
+            with pytest.raises(ValueError, match=r"y must hold integer class labels in 0\.\.2"):
+                obj.calc_ders_multi(raw, label, 1.0)
+        for weight in (-1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="sample_weight must be finite"):
+                obj.calc_ders_multi(raw, 1.0, weight)
+        z = np.linspace(-1.0, 1.0, 3)
+        der1, _ = obj.calc_ders_multi(z, 1.0, 2.0)
+        np.testing.assert_allclose(der1, -FocalLoss(2.0).grad([1], z[None], [2.0])[0], rtol=1e-12)
+        # the task is fixed when the objective is made: another K is an error, not a silent rebuild
+        with pytest.raises(ValueError, match="5 raw score"):
+            obj.calc_ders_multi(np.zeros(5), 1.0, 1.0)
+        assert "calc_ders_multi" in vars(obj)  # installed: CatBoost calls it without the method's frame
+        obj.clear_cache()
+        assert "calc_ders_multi" not in vars(obj)
+        pickle.loads(pickle.dumps(obj)).calc_ders_multi(raw, 0.0, 1.0)
+        with pytest.raises(ValueError, match="4 raw score"):
+            FocalObjective(FocalLoss(2.0, [1, 2, 3])).calc_ders_multi(np.zeros(4), 0.0, 1.0)
+        with pytest.raises(ValueError, match="binary weight"):
+            FocalObjective(FocalLoss(2.0, 0.25), n_classes=3)
+
+
+class _ReferenceMulti:
+    """The multiclass objective as it was before the per-object function: the core's numpy kernel on the
+    one-row target (numpy path), negated; the reference for whole trainings."""
+
+    no_jit = True
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def calc_ders_multi(self, approx, target, weight):
+        t = self.loss.prepare_target(np.array([target]), np.array([weight]), approx.shape[0])
+        raw = np.asarray(approx, dtype=np.float64)[None, :]
+        grad, hess = _math.softmax_grad_hess(raw, t.labels, t.row_weight, t.task.gamma, t.task.mode)
+        return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
+
+
+@pytest.mark.parametrize("compiled", ROW_PATHS)
+@pytest.mark.parametrize(("hessian", "alpha", "weighted"), [("abs", None, False), ("bound", (1.0, 2.0, 0.5), True),
+                                                          ("exact", None, True)])
+def test_multiclass_training_equals_the_reference_objective(cb_multi, compiled, hessian, alpha, weighted):
+    X, y = cb_multi
+    w = np.random.default_rng(8).uniform(0.2, 3.0, size=len(y)) if weighted else None
+    loss = FocalLoss(2.0, alpha, hessian)
+    base = np.tile(loss.init_score(y, w, 3), (len(y), 1))
+    params = dict(eval_metric="MultiClass", classes_count=3, iterations=12, depth=3, **DET)
+    with row_path(compiled):
+        new = CatBoost(dict(params, loss_function=FocalObjective(loss, n_classes=3))).fit(Pool(X, y, weight=w,
+                                                                                                baseline=base))
+    ref = CatBoost(dict(params, loss_function=_ReferenceMulti(loss))).fit(Pool(X, y, weight=w, baseline=base))
+    assert np.abs(raw_of(new, X) - raw_of(ref, X)).max() <= 1e-10
+    assert np.abs(raw_of(new, X)).max() > 0.05  # the trees moved the scores
 
 
 @pytest.mark.parametrize("multiclass", [False, True])
@@ -451,3 +596,39 @@ def test_unseen_labels_fine_at_predict_and_feature_count_checked(cb_binary):
     assert clf.predict(X[:10]).shape == (10,)  # predicting needs no labels; score() with new labels is sklearn's
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :3])
+
+
+# ------------------------------------------------------------------------------------------- benchmark fairness
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_benchmark_catboost_methods_share_the_leaf_estimation_settings(monkeypatch, cb_binary, cb_multi, n_classes):
+    """Every CatBoost method of the benchmark trains with the same leaf estimation (method, iterations,
+    backtracking), read back from the trained models; catboost 1.2.10's own defaults differ by loss."""
+    from focal_boost.bench.methods import METHODS, Settings, candidates, fit_candidate
+
+    trained = []
+    original = CatBoost._fit
+
+    def recording_fit(self, *args, **kwargs):
+        trained.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CatBoost, "_fit", recording_fit)
+    X, y = (cb_binary[0], cb_binary[1].astype(int)) if n_classes == 2 else cb_multi
+    settings = Settings(n_estimators=4, budget=1)
+    keys = ("leaf_estimation_method", "leaf_estimation_iterations", "leaf_estimation_backtracking")
+    seen = {}
+    for method in METHODS:
+        (cand,) = candidates(method, n_classes, settings)
+        fit_candidate("catboost", cand, X[:100], y[:100], X[100:], y[100:], n_classes, 0, settings)
+        params = trained[-1].get_all_params()
+        seen[method] = tuple(params[k] for k in keys)
+    assert len(trained) == len(METHODS)
+    expected = ("Newton", 10 if n_classes == 2 else 1, "No")
+    assert seen == dict.fromkeys(METHODS, expected)
+    # ... and the report metadata says which
+    assert str(expected[1]) in Settings().describe()["CatBoost leaf estimation (every method)"]
+    # Not vacuous: without the benchmark's setting catboost 1.2.10 gives builtin Logloss other values.
+    default = CatBoost(dict(loss_function="Logloss" if n_classes == 2 else "MultiClass", iterations=2, **DET))
+    default.fit(Pool(X, y))
+    assert tuple(default.get_all_params()[k] for k in keys) != expected
+

@@ -131,3 +131,7 @@ def test_the_speed_harness_is_not_in_the_package():
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", "--speed"])
     assert "make speed" in str(exit_info.value.code)
+
+
+def test_default_output_folder_is_benchmarks_results_speed():
+    assert speed.parse_args([]).out == ROOT / "benchmarks" / "results" / "speed"

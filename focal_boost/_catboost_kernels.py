@@ -1,0 +1,228 @@
+"""Per-object softmax focal derivatives for CatBoost's ``calc_ders_multi`` protocol (numba or plain Python).
+
+catboost 1.2.10 calls a Python multiclass objective once per object, twice per iteration
+(``_ObjectiveCalcDersMultiClass`` in ``_catboost.pyx``), with a fresh numpy view of the object's K raw scores
+(``_CreateNumpyDoubleArrayView``), and copies the result out element by element: ``for index, der in
+enumerate(ders_vector)`` and ``for indY, line in enumerate(second_ders_matrix): for num in line[indY:]``. Python
+floats convert at C speed there, numpy scalars through a Python-level call each (a no-op returning numpy arrays
+cost ~3x one returning lists, issue 13), and the fixed cost of the call itself is about a microsecond, so
+numpy's per-call overhead on K=5 numbers (each ufunc ~0.5-1 us) is what made the old objective slow. Two routes,
+both returning Python lists and both checked against the core to 1e-12:
+
+- numba installed (the default): one call of ``_catboost_numba.softmax_row`` into a per-thread buffer and one
+  ``tolist()`` (~1.5 us per object here, most of it the ``tolist()`` and numba's dispatch);
+- else plain ``math`` on Python floats (~3-4 us per object).
+
+CatBoost's own numba route (``_try_jit_methods`` njit-compiles ``calc_ders_multi`` when its body never uses
+``self``) does not fit: the loss parameters would have to be globals, and an njit method returns numpy arrays,
+the slow conversion above. The objective sets ``no_jit`` to skip it.
+
+The formulas and their order of operations are those of ``_fast_kernels._softmax_rows`` (itself checked against
+``_math.softmax_grad_hess`` to 1e-12): with ``m`` the largest other-class score (class ``top``) and
+``e_j = exp(z_j - m)``, ``acc = 1 + sum_{j != y, top} e_j``, the margin ``s = z_y - m - log(acc)``,
+``r_j = e_j / acc`` (``r_top = 1 / acc`` and ``1 - r_top = rest / acc``, without cancellation), then
+
+    dFL/dz_y = w g,      dFL/dz_j = -w r_j g,      d2FL/dz_y2 = w h,      d2FL/dz_j2 = w r_j (r_j h - (1 - r_j) g)
+
+with ``g, h = f'(s), f''(s)`` under the hessian safeguard. CatBoost maximises, so the row function returns minus
+those: ``-grad`` as a list and ``-diag(hess)`` as a K x K list of lists (CatBoost reads only its upper triangle).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from math import exp, inf, log, log1p
+
+import numpy as np
+
+from ._math import HESSIANS, TINY, Hessian
+
+_BOUND, _ABS, _EXACT = int(Hessian.BOUND), int(Hessian.ABS), int(Hessian.EXACT)
+
+__all__ = ["RowDers", "softmax_row_ders"]
+
+# (approx, target, weight) -> (minus grad, minus diagonal hessian as K x K rows)
+RowDers = Callable[[Sequence[float], float, float], tuple[list[float], list[list[float]]]]
+
+
+def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Sequence[float] | None,
+                     compiled: bool, on_other_length: RowDers | None = None) -> RowDers:
+    """A function ``ders(approx, target, weight)`` for one object of a K-class softmax focal loss.
+
+    ``approx``: the object's K raw scores as a float64 numpy array (what CatBoost passes); ``target``: its class
+    index as a float; ``weight``: its sample weight. ``class_alpha``: the K class weights, or None for all 1.
+    Returns ``(-grad, -diag(hess))`` as a list and a K x K list of lists. Labels, weights and K are checked on every
+    call; a bad one raises ValueError naming it. ``compiled``: use the numba kernel (``_catboost_numba``; numba must
+    be installed), else plain Python. Both give the core's numbers (``FocalLoss.grad_hess``) to a few ulps.
+    ``on_other_length``: called instead (same arguments) when ``approx`` does not hold K values; None raises.
+    """
+    k = int(n_classes)
+    if k < 2:
+        raise ValueError(f"n_classes must be >= 2, got n_classes={n_classes!r}")
+    if hessian not in HESSIANS:
+        raise ValueError(f"hessian must be one of {HESSIANS}, got hessian={hessian!r}")
+    mode = int(Hessian[hessian.upper()])
+    alpha = [1.0] * k if class_alpha is None else [float(a) for a in class_alpha]
+    if len(alpha) != k:
+        raise ValueError(f"class_alpha must have one weight per class (K={k}), got class_alpha={class_alpha!r}")
+    if compiled:
+        return _compiled_row_ders(k, float(gamma), mode, np.array(alpha), on_other_length)
+    return _python_row_ders(k, float(gamma), mode, alpha, on_other_length)
+
+
+def _length_error(k: int, approx: Sequence[float]) -> str:
+    return f"approx must hold the K={k} raw scores of one object, got {len(approx)} values"
+
+
+def _compiled_row_ders(k: int, gamma: float, mode: int, alpha: np.ndarray, on_other_length: RowDers | None
+                       ) -> RowDers:
+    """The per-object function around the numba kernel: one kernel call into a per-thread buffer, one ``tolist()``.
+
+    The buffer is per thread because catboost 1.2.10 calls the objective from each of its ``thread_count`` worker
+    threads (each holding the GIL only for the call), and a switch between the kernel call and ``tolist()`` would
+    otherwise let another thread overwrite it. Measured on the 2-core development machine: about a third of the
+    plain-Python function's time per object (``benchmarks/speed.py``, CatBoost rows).
+    """
+    from . import _catboost_numba as kernels
+
+    kernel = kernels.softmax_row
+    local = threading.local()
+
+    def ders(approx: Sequence[float], target: float, weight: float) -> tuple[list[float], list[list[float]]]:
+        try:
+            out = local.out
+        except AttributeError:
+            out = local.out = np.zeros((k + 1, k))  # off-diagonal hessian entries are never written: they stay 0
+        status = kernel(approx, target, weight, alpha, gamma, mode, out)
+        if status:
+            if status == kernels.BAD_LENGTH and on_other_length is not None:
+                return on_other_length(approx, target, weight)
+            raise ValueError(_status_error(status, k, approx, target, weight))
+        rows = out.tolist()
+        return rows[0], rows[1:]
+
+    return ders
+
+
+def _status_error(status: int, k: int, approx: Sequence[float], target: float, weight: float) -> str:
+    from . import _catboost_numba as kernels
+
+    if status == kernels.BAD_LENGTH:
+        return _length_error(k, approx)
+    if status == kernels.BAD_LABEL:
+        return _label_error(k, target)
+    return _weight_error(weight)
+
+
+def _label_error(k: int, target: float) -> str:
+    return f"y must hold integer class labels in 0..{k - 1}, got y={target!r}"
+
+
+def _weight_error(weight: float) -> str:
+    return f"sample_weight must be finite and >= 0, got sample_weight={weight!r}"
+
+
+def _python_row_ders(k: int, gamma: float, mode: int, alpha: list[float], on_other_length: RowDers | None
+                     ) -> RowDers:
+    """The per-object function in plain Python (numba not installed, or switched off)."""
+    two_gamma_plus_one = 2.0 * gamma + 1.0
+    classes = range(k)
+    # q ** gamma as in _math._q_pow: exact products for gamma in {0, 1, 2}, else exp(gamma * log q).
+    q_pow = 0 if gamma == 0.0 else 1 if gamma == 1.0 else 2 if gamma == 2.0 else 3
+
+    def ders(approx: Sequence[float], target: float, weight: float) -> tuple[list[float], list[list[float]]]:
+        if not (0.0 <= target < k and target == int(target)):  # NaN fails the first comparison
+            raise ValueError(_label_error(k, target))
+        if not (weight >= 0.0 and weight - weight == 0.0):  # NaN fails both, inf the second
+            raise ValueError(_weight_error(weight))
+        y = int(target)
+        z = approx.tolist()
+        if len(z) != k:
+            if on_other_length is not None:
+                return on_other_length(approx, target, weight)
+            raise ValueError(_length_error(k, z))
+        zy = z[y]
+        # m = largest other-class score, top = its first index (the kernel's strict '>' keeps the first maximum)
+        z[y] = -inf
+        m = max(z)
+        top = z.index(m)
+        z[top] = -inf
+        e = [exp(v - m) for v in z]  # exp(-inf) = 0 for y and top
+        rest = sum(e)  # ascending j, as the kernel sums (the zeros of y and top add nothing)
+        acc = 1.0 + rest
+        s = zy - (m + log(acc))
+        # -- the margin's f'(s), f''(s) (_fast_kernels._margin)
+        t = exp(-abs(s))
+        lg = log1p(t)
+        inv = 1.0 / (1.0 + t)
+        if s >= 0:
+            p = inv
+            q = t * inv
+            logp = -lg
+            logq = -s - lg
+        else:
+            p = t * inv
+            q = inv
+            logp = s - lg
+            logq = -lg
+        if q_pow == 2:
+            qg = q * q
+        elif q_pow == 0:
+            qg = 1.0
+        elif q_pow == 1:
+            qg = q
+        else:
+            qg = exp(gamma * logq)
+        g = qg * (gamma * p * logp - q)
+        ct = gamma * logp * (q - gamma * p)
+        if mode == _BOUND and ct < 0.0:
+            ct = 0.0
+        h = p * qg * (ct + two_gamma_plus_one * q)
+        if mode == _ABS:
+            h = abs(h)
+        if mode != _EXACT and h < TINY:
+            h = TINY
+        # -- minus the row's derivatives
+        w = alpha[y] * weight
+        gw = g * w
+        inv_acc = 1.0 / acc
+        rest *= inv_acc
+        der1 = [0.0] * k
+        der2 = [[0.0] * k for _ in classes]
+        for j in classes:
+            if j == y:
+                der1[j] = -gw
+                der2[j][j] = -(h * w)
+                continue
+            if j == top:
+                r = inv_acc
+                one_minus_r = rest
+            else:
+                r = e[j] * inv_acc
+                one_minus_r = 1.0 - r
+            hj = r * (r * h - one_minus_r * g)
+            if mode != _EXACT and hj < TINY:
+                hj = TINY
+            der1[j] = r * gw
+            der2[j][j] = -(hj * w)
+        return der1, der2
+
+    return ders
+
+
+_NO_WEIGHT = np.empty(0)
+
+
+def binary_range_ders(alpha: float | None, gamma: float, hessian: str, approxes: np.ndarray, targets: np.ndarray,
+                      weights: np.ndarray | None) -> np.ndarray | None:
+    """``(-grad, -hess)`` of a binary chunk as CatBoost's ``calc_ders_range`` wants it (``(n, 2)`` float64), by one
+    numba call (numba must be installed); None when a label is soft (not 0/1) or a weight is bad, for the caller's
+    validated path. Same numbers as ``FocalLoss.grad_hess`` (the numba kernels' margin, the core's row weights)."""
+    from . import _catboost_numba as kernels
+
+    out = np.empty((approxes.shape[0], 2))
+    a1, a0 = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    ok = kernels.binary_range(approxes, targets, _NO_WEIGHT if weights is None else weights, alpha is not None,
+                              a1, a0, gamma, int(Hessian[hessian.upper()]), out)
+    return out if ok else None
