@@ -250,7 +250,8 @@ class _NoopRange:
 # The multiclass rows' route (what FocalCatBoostClassifier's objective does per object), for the report.
 CATBOOST_MULTICLASS_ROUTE = ("route: FocalObjective.calc_ders_multi -> focal_boost._catboost_kernels per-object "
                              "function (numba kernel _catboost_numba.softmax_row into a per-thread buffer, one "
-                             "tolist(); 'no numba' = plain-Python math), Python lists back to CatBoost")
+                             "tolist(); 'no numba' = the core's numpy path per object), Python lists back to "
+                             "CatBoost")
 CATBOOST_NOOP_MULTI = "no-op objective (lists, the per-object floor)"
 CATBOOST_NOOP_RANGE = "no-op objective (calc_ders_range floor)"
 

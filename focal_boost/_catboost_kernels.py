@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from math import exp, inf, log, log1p
 
 import numpy as np
 
-from ._math import HESSIANS, TINY, Hessian
+from ._math import HESSIANS, Hessian
 
 _BOUND, _ABS, _EXACT = int(Hessian.BOUND), int(Hessian.ABS), int(Hessian.EXACT)
 
@@ -47,14 +46,14 @@ RowDers = Callable[[Sequence[float], float, float], tuple[list[float], list[list
 
 
 def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Sequence[float] | None,
-                     compiled: bool, on_other_length: RowDers | None = None) -> RowDers:
+                     on_other_length: RowDers | None = None) -> RowDers:
     """A function ``ders(approx, target, weight)`` for one object of a K-class softmax focal loss.
 
     ``approx``: the object's K raw scores as a float64 numpy array (what CatBoost passes); ``target``: its class
     index as a float; ``weight``: its sample weight. ``class_alpha``: the K class weights, or None for all 1.
     Returns ``(-grad, -diag(hess))`` as a list and a K x K list of lists. Labels, weights and K are checked on every
-    call; a bad one raises ValueError naming it. ``compiled``: use the numba kernel (``_catboost_numba``; numba must
-    be installed), else plain Python. Both give the core's numbers (``FocalLoss.grad_hess``) to a few ulps.
+    call; a bad one raises ValueError naming it. It calls the numba kernel (``_catboost_numba``; numba must be
+    installed), which gives the core's numbers (``FocalLoss.grad_hess``) to a few ulps.
     ``on_other_length``: called instead (same arguments) when ``approx`` does not hold K values; None raises.
     """
     k = int(n_classes)
@@ -66,9 +65,7 @@ def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Se
     alpha = [1.0] * k if class_alpha is None else [float(a) for a in class_alpha]
     if len(alpha) != k:
         raise ValueError(f"class_alpha must have one weight per class (K={k}), got class_alpha={class_alpha!r}")
-    if compiled:
-        return _compiled_row_ders(k, float(gamma), mode, np.array(alpha), on_other_length)
-    return _python_row_ders(k, float(gamma), mode, alpha, on_other_length)
+    return _compiled_row_ders(k, float(gamma), mode, np.array(alpha), on_other_length)
 
 
 def _length_error(k: int, approx: Sequence[float]) -> str:
@@ -91,10 +88,12 @@ def _compiled_row_ders(k: int, gamma: float, mode: int, alpha: np.ndarray, on_ot
 
     def ders(approx: Sequence[float], target: float, weight: float) -> tuple[list[float], list[list[float]]]:
         try:
-            out = local.out
+            out, work, label, row_weight = local.buffers
         except AttributeError:
-            out = local.out = np.zeros((k + 1, k))  # off-diagonal hessian entries are never written: they stay 0
-        status = kernel(approx, target, weight, alpha, gamma, mode, out)
+            # off-diagonal hessian entries of out are never written: they stay 0
+            out, work, label, row_weight = local.buffers = (np.zeros((k + 1, k)), np.empty((3, k)),
+                                                            np.empty(1, dtype=np.intp), np.empty(1))
+        status = kernel(approx, target, weight, alpha, gamma, mode, out, work, label, row_weight)
         if status:
             if status == kernels.BAD_LENGTH and on_other_length is not None:
                 return on_other_length(approx, target, weight)
@@ -121,94 +120,6 @@ def _label_error(k: int, target: float) -> str:
 
 def _weight_error(weight: float) -> str:
     return f"sample_weight must be finite and >= 0, got sample_weight={weight!r}"
-
-
-def _python_row_ders(k: int, gamma: float, mode: int, alpha: list[float], on_other_length: RowDers | None
-                     ) -> RowDers:
-    """The per-object function in plain Python (numba not installed, or switched off)."""
-    two_gamma_plus_one = 2.0 * gamma + 1.0
-    classes = range(k)
-    # q ** gamma as in _math._q_pow: exact products for gamma in {0, 1, 2}, else exp(gamma * log q).
-    q_pow = 0 if gamma == 0.0 else 1 if gamma == 1.0 else 2 if gamma == 2.0 else 3
-
-    def ders(approx: Sequence[float], target: float, weight: float) -> tuple[list[float], list[list[float]]]:
-        if not (0.0 <= target < k and target == int(target)):  # NaN fails the first comparison
-            raise ValueError(_label_error(k, target))
-        if not (weight >= 0.0 and weight - weight == 0.0):  # NaN fails both, inf the second
-            raise ValueError(_weight_error(weight))
-        y = int(target)
-        z = approx.tolist()
-        if len(z) != k:
-            if on_other_length is not None:
-                return on_other_length(approx, target, weight)
-            raise ValueError(_length_error(k, z))
-        zy = z[y]
-        # m = largest other-class score, top = its first index (the kernel's strict '>' keeps the first maximum)
-        z[y] = -inf
-        m = max(z)
-        top = z.index(m)
-        z[top] = -inf
-        e = [exp(v - m) for v in z]  # exp(-inf) = 0 for y and top
-        rest = sum(e)  # ascending j, as the kernel sums (the zeros of y and top add nothing)
-        acc = 1.0 + rest
-        s = zy - (m + log(acc))
-        # -- the margin's f'(s), f''(s) (_fast_kernels._margin)
-        t = exp(-abs(s))
-        lg = log1p(t)
-        inv = 1.0 / (1.0 + t)
-        if s >= 0:
-            p = inv
-            q = t * inv
-            logp = -lg
-            logq = -s - lg
-        else:
-            p = t * inv
-            q = inv
-            logp = s - lg
-            logq = -lg
-        if q_pow == 2:
-            qg = q * q
-        elif q_pow == 0:
-            qg = 1.0
-        elif q_pow == 1:
-            qg = q
-        else:
-            qg = exp(gamma * logq)
-        g = qg * (gamma * p * logp - q)
-        ct = gamma * logp * (q - gamma * p)
-        if mode == _BOUND and ct < 0.0:
-            ct = 0.0
-        h = p * qg * (ct + two_gamma_plus_one * q)
-        if mode == _ABS:
-            h = abs(h)
-        if mode != _EXACT and h < TINY:
-            h = TINY
-        # -- minus the row's derivatives
-        w = alpha[y] * weight
-        gw = g * w
-        inv_acc = 1.0 / acc
-        rest *= inv_acc
-        der1 = [0.0] * k
-        der2 = [[0.0] * k for _ in classes]
-        for j in classes:
-            if j == y:
-                der1[j] = -gw
-                der2[j][j] = -(h * w)
-                continue
-            if j == top:
-                r = inv_acc
-                one_minus_r = rest
-            else:
-                r = e[j] * inv_acc
-                one_minus_r = 1.0 - r
-            hj = r * (r * h - one_minus_r * g)
-            if mode != _EXACT and hj < TINY:
-                hj = TINY
-            der1[j] = r * gw
-            der2[j][j] = -(hj * w)
-        return der1, der2
-
-    return ders
 
 
 _NO_WEIGHT = np.empty(0)

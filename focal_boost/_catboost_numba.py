@@ -1,12 +1,12 @@
-"""numba kernel behind :mod:`focal_boost._catboost_kernels` (imported only by it, lazily: importing this module
-imports numba).
+"""numba kernel behind :mod:`focal_boost._catboost_kernels` (imported only by it, lazily: importing this module imports
+numba).
 
-One object's softmax focal derivatives for CatBoost's per-object ``calc_ders_multi``: the row loop body of
-``_fast_kernels._softmax_rows`` (the same margin kernel ``_fast_kernels._margin`` and order of operations), written
-into a ``(K + 1, K)`` float64 buffer: row 0 is minus the gradient, rows 1..K minus the diagonal hessian as a K x K
-matrix whose off-diagonal entries stay 0 (only the diagonal is ever written). One ``tolist()`` of the buffer then
-gives CatBoost the Python lists it reads fastest. The label, the weight and K are checked here too (a status code
-comes back), which is cheaper than Python comparisons around the call.
+One object's softmax focal derivatives for CatBoost's per-object ``calc_ders_multi``:
+``_fast_kernels._softmax_rows`` on that one row (the same compiled code), negated and written into a ``(K + 1, K)``
+float64 buffer: row 0 is minus the gradient, rows 1..K minus the diagonal hessian as a K x K matrix whose off-
+diagonal entries stay 0 (only the diagonal is ever written). One ``tolist()`` of the buffer then gives CatBoost the
+Python lists it reads fastest. The label, the weight and K are checked here too (a status code comes back), which is
+cheaper than Python comparisons around the call.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import math
 
 from numba import njit
 
-from ._fast_kernels import _EXACT, _margin
-from ._math import TINY
+from ._fast_kernels import _margin, _softmax_rows
 
 OK, BAD_LABEL, BAD_WEIGHT, BAD_LENGTH = 0, 1, 2, 3
 
 
 @njit(cache=True, error_model="numpy")
-def softmax_row(raw, target, weight, alpha, gamma, mode, out):
+def softmax_row(raw, target, weight, alpha, gamma, mode, out, work, label, row_weight):
     """``raw``: the object's K raw scores; ``target``: its class index (a float, as CatBoost passes it);
     ``weight``: its sample weight; ``alpha``: the K class weights; ``mode``: a ``Hessian`` value; ``out``: the
-    ``(K + 1, K)`` buffer (see the module docstring). Returns ``OK`` or the code of the first bad input."""
+    ``(K + 1, K)`` buffer (see the module docstring); ``work`` (3, K), ``label`` (1,) intp and ``row_weight`` (1,)
+    float64: scratch. Returns ``OK`` or the code of the first bad input. The derivatives are those of
+    ``_fast_kernels._softmax_rows`` on this one row (the same compiled code)."""
     k = out.shape[1]
     if raw.shape[0] != k:
         return BAD_LENGTH
@@ -34,40 +35,14 @@ def softmax_row(raw, target, weight, alpha, gamma, mode, out):
     if not (weight >= 0.0 and weight - weight == 0.0):  # NaN fails both, inf the second
         return BAD_WEIGHT
     y = int(target)
-    w = alpha[y] * weight  # the core's row_weight = alpha[label] * sample_weight
-    top = -1
-    m = -math.inf
+    label[0] = y
+    row_weight[0] = alpha[y] * weight  # the core's row_weight = alpha[label] * sample_weight
     for j in range(k):
-        if j != y and (top < 0 or raw[j] > m):
-            m = raw[j]
-            top = j
-    e = out[0]  # e_j lives in row 0 until that row receives the gradient
-    rest = 0.0
+        work[0, j] = raw[j]
+    _softmax_rows(work[0:1], label, row_weight, gamma, mode, work[1:2], work[2:3], 0, 1)
     for j in range(k):
-        if j != y and j != top:
-            e[j] = math.exp(raw[j] - m)
-            rest += e[j]
-    acc = 1.0 + rest
-    g, h = _margin(raw[y] - (m + math.log(acc)), gamma, mode)
-    inv_acc = 1.0 / acc
-    rest *= inv_acc
-    gw = g * w
-    for j in range(k):
-        if j == y:
-            out[0, j] = -gw
-            out[1 + j, j] = -(h * w)
-        else:
-            if j == top:
-                r = inv_acc
-                one_minus_r = rest
-            else:
-                r = e[j] * inv_acc
-                one_minus_r = 1.0 - r
-            hj = r * (r * h - one_minus_r * g)
-            if mode != _EXACT and hj < TINY:
-                hj = TINY
-            out[0, j] = r * gw
-            out[1 + j, j] = -(hj * w)
+        out[0, j] = -work[1, j]
+        out[1 + j, j] = -work[2, j]
     return OK
 
 

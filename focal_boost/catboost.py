@@ -146,33 +146,34 @@ class FocalObjective(_CatBoostCallable):
         Python lists, the core's ``FocalLoss.grad_hess`` to a few ulps.
 
         catboost 1.2.10 calls this once per object, twice per iteration, and its fixed cost per call is a few
-        microseconds, so the work is one call of a per-object function built for this K (``_catboost_kernels``:
-        numba when available, else plain Python; no numpy temporaries, no per-row target cache). The first call
-        stores that function on the instance under this method's name, so CatBoost's ``obj.calc_ders_multi(...)``
-        reaches it without this extra Python frame; ``clear_cache()`` (and pickling) drops it again.
+        microseconds. With numba, the work is one call of a per-object function built for this K
+        (``_catboost_kernels``: the compiled kernel, no numpy temporaries, no per-row target cache); the first
+        call stores it on the instance under this method's name, so CatBoost's ``obj.calc_ders_multi(...)`` reaches
+        it without this extra Python frame, and ``clear_cache()`` (and pickling) drops it again. Without numba (or
+        with it switched off) each row takes the core's validated numpy path.
         """
-        ders = self._row_ders(int(approx.shape[0]))
-        return ders(approx, target, weight)
+        n_classes = int(approx.shape[0])
+        self._check_dimension(n_classes)
+        if not _kernels.SWITCH.enabled:
+            prepared = self._target(np.array([target]), np.array([weight]))
+            grad, hess = prepared.grad_hess(approx.reshape(1, n_classes))
+            return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
+        return self._row_ders(n_classes)(approx, target, weight)
 
     def _row_ders(self, n_classes: int) -> _catboost_kernels.RowDers:
-        """Build the per-object function for K = ``n_classes`` and install it on the instance (see above)."""
+        """Build the compiled per-object function for this objective's K and install it on the instance."""
         loss = self.loss
-        self._check_dimension(n_classes)
-        class_alpha = self.task.class_alpha
-        # numba unless it is not installed or switched off (_kernels.set_enabled(False), FOCAL_BOOST_DISABLE_NUMBA):
-        # per object it costs about a third of plain Python; loading it (~1 s, once per process) is repaid after
-        # a few hundred thousand objects x iterations, i.e. by any multiclass training worth timing.
-        compiled = _kernels.SWITCH.enabled
-        ders = _catboost_kernels.softmax_row_ders(n_classes, loss.gamma, loss.hessian,
-                                                  None if loss.alpha is None else class_alpha.tolist(), compiled,
-                                                  on_other_length=self._rebuilt_row_ders)
+        class_alpha = None if loss.alpha is None else self.task.class_alpha.tolist()
+        ders = _catboost_kernels.softmax_row_ders(n_classes, loss.gamma, loss.hessian, class_alpha,
+                                                  on_other_length=self._other_length)
         self.__dict__["calc_ders_multi"] = ders  # shadows the method for this instance only
         return ders
 
-    def _rebuilt_row_ders(self, approx: np.ndarray, target: float, weight: float
-                          ) -> tuple[list[float], list[list[float]]]:
-        """The installed function met another K (the objective is reused for another model): rebuild for it."""
-        return self._row_ders(int(np.shape(approx)[0]))(approx, target, weight)
+    def _other_length(self, approx: np.ndarray, target: float, weight: float
+                      ) -> tuple[list[float], list[list[float]]]:
+        """The installed function met another number of raw scores: the task check names the mismatch."""
+        self._check_dimension(int(np.shape(approx)[0]))
+        raise AssertionError("unreachable: the dimension check raises")  # pragma: no cover
 
     def clear_cache(self) -> None:
         """Drop the prepared targets and the installed per-object function (both are rebuilt on demand)."""
