@@ -76,24 +76,32 @@ def _numpy_result(grad: np.ndarray, hess: np.ndarray, dtype: Any) -> tuple[np.nd
     return grad.astype(dtype), hess.astype(dtype)
 
 
+def _numpy_raw(raw: np.ndarray, offset: Any) -> np.ndarray:
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw if offset is None else raw + np.asarray(offset, dtype=np.float64)
+
+
 def binary_grad_hess(raw: np.ndarray, sign: np.ndarray, weight: np.ndarray | None, gamma: float, hessian: Hessian,
-                     dtype: Any = np.float64, small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     dtype: Any = np.float64, small: bool = False, offset: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """``_math.binary_grad_hess`` on the chosen backend; ``dtype=np.float32`` rounds the float64 results once
-    (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway)."""
+    (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway). ``offset`` (None or a float, e.g.
+    an init score the engine does not hold): the derivatives at ``raw + offset``, added inside the numba loop."""
     if uses_compiled(raw.size, small):
-        return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _run_rows)
-    return _numpy_result(*_math.binary_grad_hess(np.asarray(raw, dtype=np.float64), sign, weight, gamma, hessian),
-                         dtype)
+        return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _run_rows,
+                                            None if offset is None else np.atleast_1d(offset))
+    return _numpy_result(*_math.binary_grad_hess(_numpy_raw(raw, offset), sign, weight, gamma, hessian), dtype)
 
 
 def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | None, gamma: float,
-                      hessian: Hessian, dtype: Any = np.float64, small: bool = False
+                      hessian: Hessian, dtype: Any = np.float64, small: bool = False, offset: Any = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered)."""
+    """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered); ``offset`` (None
+    or K floats): the derivatives at ``raw + offset`` (each row), added inside the numba loop, no temporary."""
     if uses_compiled(raw.size, small):
-        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _run_rows)
-    return _numpy_result(*_math.softmax_grad_hess(np.asarray(raw, dtype=np.float64), labels, weight, gamma,
-                                                  hessian), dtype)
+        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _run_rows,
+                                             offset)
+    return _numpy_result(*_math.softmax_grad_hess(_numpy_raw(raw, offset), labels, weight, gamma, hessian), dtype)
 
 
 def _compiled() -> Any:
