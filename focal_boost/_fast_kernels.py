@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._math import TINY, Hessian
 
@@ -149,6 +149,28 @@ def softmax(raw, labels, weight, offset, gamma, mode, grad, hess, start, stop):
     """Rows ``start:stop`` into ``grad``/``hess`` (n, K); ``raw`` may be C- or Fortran-ordered, float64 or
     float32; ``offset``: empty, or K float64 added to each row's raw scores (no temporary array)."""
     _softmax_rows(raw, labels, weight, offset, gamma, mode, grad, hess, start, stop)
+
+
+# The same kernels as one numba ``parallel=True`` loop over ``n_chunks`` equal row ranges, for numba's OpenMP
+# threading layer (see ``_kernels``: only where that layer shares the engine's libgomp, as with LightGBM's wheel,
+# so the engine's own idle OpenMP workers run the chunks instead of spinning beside extra threads). Same rows, same
+# arithmetic: the same numbers as the serial and the threaded calls.
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def binary_omp(raw, sign, weight, offset, gamma, mode, grad, hess, n_chunks):
+    n = raw.shape[0]
+    for c in prange(n_chunks):
+        _binary_rows(raw, sign, weight, offset, gamma, mode, grad, hess, n * c // n_chunks, n * (c + 1) // n_chunks)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def softmax_omp(raw, labels, weight, offset, gamma, mode, grad, hess, n_chunks):
+    n = raw.shape[0]
+    for c in prange(n_chunks):
+        _softmax_rows(raw, labels, weight, offset, gamma, mode, grad, hess, n * c // n_chunks,
+                      n * (c + 1) // n_chunks)
+
+
+OMP = {binary: binary_omp, softmax: softmax_omp}
 
 
 def _serial(kernel, n, args):

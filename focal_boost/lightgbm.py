@@ -77,7 +77,8 @@ class FocalLGBMObjective(_LightGBMCallable):
     def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(preds, dtype=np.float64)  # LightGBM 4.7 passes float64: no copy
         self._check_shape(raw)
-        return self._target(train_data).grad_hess(raw, np.float32, offset=self.offset)
+        # omp: LightGBM's wheel runs on the libgomp of numba's OpenMP layer; its own team computes the row ranges
+        return self._target(train_data).grad_hess(raw, np.float32, offset=self.offset, omp=True)
 
 
 class FocalLGBMMetric(_LightGBMCallable):

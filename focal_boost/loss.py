@@ -398,12 +398,13 @@ class _TargetBase:
         """Per-row focal loss times alpha and sample weight, ``(n,)``."""
         raise NotImplementedError
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and (diagonal) hessian w.r.t. ``raw``, raw's shape, weights applied, in ``dtype`` (float32:
         the float64 values rounded once). ``small``: the numba kernels even for small arrays (see ``_kernels``).
         ``offset``: None, or the constant raw score (binary: a float; softmax: K floats) to add to ``raw`` first
-        (an init score the engine does not hold); the numba kernels add it inside their loop."""
+        (an init score the engine does not hold); the numba kernels add it inside their loop. ``omp``: split large
+        arrays on numba's OpenMP layer where it shares the engine's libgomp (LightGBM; see ``_kernels``)."""
         raise NotImplementedError
 
     def weight_total(self) -> float:
@@ -443,10 +444,10 @@ class _BinaryTarget(_TargetBase):
         out = _math.margin_loss(raw * self.sign, self.task.gamma)
         return out if self.row_weight is None else out * self.row_weight
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.binary_grad_hess(raw, self.sign, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                         small, offset)
+                                         small, offset, omp)
 
     def class_totals(self) -> np.ndarray:
         positive = self.sign > 0
@@ -470,8 +471,8 @@ class _SoftBinaryTarget(_TargetBase):
         f1, _, _, f0, _, _ = _math.margin_pair(raw, self.task.gamma, self.task.mode)
         return self.w_pos * f1 + self.w_neg * f0
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(raw, dtype=np.float64)
         if offset is not None:
             raw = raw + np.asarray(offset, dtype=np.float64)
@@ -495,10 +496,10 @@ class _SoftmaxTarget(_TargetBase):
         out = _math.margin_loss(s, self.task.gamma)
         return out if self.row_weight is None else out * self.row_weight
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.softmax_grad_hess(raw, self.labels, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                          small, offset)
+                                          small, offset, omp)
 
     def class_totals(self) -> np.ndarray:
         return np.bincount(self.labels, weights=self.sample_weight, minlength=self.task.n_classes).astype(np.float64)

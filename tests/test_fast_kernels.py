@@ -184,3 +184,31 @@ def test_offset_is_the_derivative_at_raw_plus_offset(monkeypatch, fast, dtype):
             _assert_close(target.grad_hess(raw_d, offset=offset), _numpy_path(loss, target, shifted))
     finally:
         _kernels.set_enabled(previous)
+
+
+@pytest.mark.parametrize("k", [None, 4])
+def test_lightgbm_rows_on_numba_openmp_equal_numpy_path(monkeypatch, k):
+    """LightGBM's objective splits rows over numba's OpenMP layer where it shares LightGBM's libgomp: the same
+    numbers as the Python-thread split and the numpy path (where the layer is not shared, the Python threads)."""
+    lgb = pytest.importorskip("lightgbm")
+    from focal_boost import lightgbm as flgb
+
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "parallel_min_rows", 1000)
+    monkeypatch.setattr(_kernels.SWITCH, "threads", 3)
+    rng = np.random.default_rng(5)
+    n = 9_001
+    y = (rng.uniform(size=n) < 0.2).astype(float) if k is None else rng.integers(0, k, n)
+    w = rng.uniform(0, 2, n)
+    raw = rng.normal(scale=3, size=n if k is None else (n, k))
+    loss = FocalLoss(2.0, 0.25 if k is None else None, "bound")
+    ds = lgb.Dataset(rng.normal(size=(n, 2)), label=y, weight=w, params={"verbosity": -1}).construct()
+    obj = flgb.objective(loss, k)
+    obj.offset = np.array([-1.5]) if k is None else np.linspace(-1.0, -2.0, k)
+    got = obj(raw, ds)
+    target = loss.prepare_target(ds.get_label(), ds.get_weight(), k)
+    threads = target.grad_hess(raw, np.float32, offset=obj.offset)  # Python threads
+    for a, b in zip(got, threads, strict=True):
+        np.testing.assert_array_equal(a, b)
+    _assert_close(target.grad_hess(raw, offset=obj.offset), _numpy_path(loss, target, raw + obj.offset))
+    print("omp shared:", _kernels.omp_shared())
