@@ -226,8 +226,12 @@ def _run_rows_omp(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
         return
     import numba
 
+    previous = numba.get_num_threads()  # the calling thread's numba setting, restored for the user's own code
     numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    _compiled().OMP[kernel](*args, n_threads)
+    try:
+        _compiled().OMP[kernel](*args, n_threads)
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _run_rows(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
