@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._fast_kernels import _margin, _softmax_rows
 
 OK, BAD_LABEL, BAD_WEIGHT, BAD_LENGTH = 0, 1, 2, 3
+_NO_OFFSET = np.empty(0)  # the per-class offset of _softmax_rows: none
 
 
 @njit(cache=True, error_model="numpy")
@@ -39,7 +41,7 @@ def softmax_row(raw, target, weight, alpha, gamma, mode, out, work, label, row_w
     row_weight[0] = alpha[y] * weight  # the core's row_weight = alpha[label] * sample_weight
     for j in range(k):
         work[0, j] = raw[j]
-    _softmax_rows(work[0:1], label, row_weight, gamma, mode, work[1:2], work[2:3], 0, 1)
+    _softmax_rows(work[0:1], label, row_weight, _NO_OFFSET, gamma, mode, work[1:2], work[2:3], 0, 1)
     for j in range(k):
         out[0, j] = -work[1, j]
         out[1 + j, j] = -work[2, j]

@@ -7,7 +7,11 @@
 - The numba kernels release the GIL; arrays of ``2 * SWITCH.parallel_min_rows`` rows or more are split in equal row
   ranges over the calling thread and a few worker threads (``SWITCH.threads``, default: the CPUs this process may
   use). Plain Python threads, not numba's OpenMP pool: idle workers sleep instead of spinning, which matters beside
-  an engine that brings its own OpenMP runtime (XGBoost's wheel bundles a libgomp of its own).
+  an engine that brings its own OpenMP runtime (XGBoost's wheel bundles a libgomp of its own). The exception is
+  LightGBM, whose wheel uses the system ``libgomp.so.1``, the library numba's OpenMP layer runs on: there the
+  rows go to that one OpenMP team (``omp=True``, :func:`omp_shared`), whose workers are still spinning from
+  LightGBM's last parallel region when the objective is called, so a Python worker thread would have to fight
+  them for the core (measured: on 2 cores a second Python thread bought nothing inside LightGBM's training).
 - Without numba, or with ``FOCAL_BOOST_DISABLE_NUMBA=1``, ``AVAILABLE`` is False and numpy is used everywhere.
   ``set_enabled(False)`` switches numba off at run time (the tests compare both paths).
 """
@@ -38,12 +42,14 @@ class Switch:
     """When the numba path runs. ``min_size``: below this many raw scores numpy costs about the same per call and
     loading numba is not worth it. ``parallel_min_rows``: each worker thread gets at least this many rows.
     ``threads``: worker threads for large arrays, the calling thread included (None: the CPUs this process may
-    run on)."""
+    run on). ``omp_lightgbm``: LightGBM's objective splits rows on numba's OpenMP layer where it shares
+    LightGBM's libgomp (:func:`omp_shared`)."""
 
     enabled: bool = AVAILABLE
     min_size: int = 50_000
     parallel_min_rows: int = 50_000
     threads: int | None = None
+    omp_lightgbm: bool = True
 
 
 SWITCH = Switch()
@@ -76,24 +82,35 @@ def _numpy_result(grad: np.ndarray, hess: np.ndarray, dtype: Any) -> tuple[np.nd
     return grad.astype(dtype), hess.astype(dtype)
 
 
+def _numpy_raw(raw: np.ndarray, offset: Any) -> np.ndarray:
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw if offset is None else raw + np.asarray(offset, dtype=np.float64)
+
+
 def binary_grad_hess(raw: np.ndarray, sign: np.ndarray, weight: np.ndarray | None, gamma: float, hessian: Hessian,
-                     dtype: Any = np.float64, small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     dtype: Any = np.float64, small: bool = False, offset: Any = None, omp: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """``_math.binary_grad_hess`` on the chosen backend; ``dtype=np.float32`` rounds the float64 results once
-    (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway)."""
+    (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway). ``offset`` (None or a float, e.g.
+    an init score the engine does not hold): the derivatives at ``raw + offset``, added inside the numba loop.
+    ``omp``: the caller's engine runs on the libgomp that numba's OpenMP layer uses (LightGBM): split the rows on
+    that OpenMP team where it is shared (see :func:`omp_shared`), else on the Python threads."""
     if uses_compiled(raw.size, small):
-        return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _run_rows)
-    return _numpy_result(*_math.binary_grad_hess(np.asarray(raw, dtype=np.float64), sign, weight, gamma, hessian),
-                         dtype)
+        return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _runner(omp),
+                                            None if offset is None else np.atleast_1d(offset))
+    return _numpy_result(*_math.binary_grad_hess(_numpy_raw(raw, offset), sign, weight, gamma, hessian), dtype)
 
 
 def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | None, gamma: float,
-                      hessian: Hessian, dtype: Any = np.float64, small: bool = False
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered)."""
+                      hessian: Hessian, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                      omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered); ``offset`` (None
+    or K floats): the derivatives at ``raw + offset`` (each row), added inside the numba loop, no temporary;
+    ``omp`` as in :func:`binary_grad_hess`."""
     if uses_compiled(raw.size, small):
-        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _run_rows)
-    return _numpy_result(*_math.softmax_grad_hess(np.asarray(raw, dtype=np.float64), labels, weight, gamma,
-                                                  hessian), dtype)
+        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _runner(omp),
+                                             offset)
+    return _numpy_result(*_math.softmax_grad_hess(_numpy_raw(raw, offset), labels, weight, gamma, hessian), dtype)
 
 
 def _compiled() -> Any:
@@ -127,8 +144,61 @@ class _Pool:
 
 
 _POOL = _Pool()
+_OMP: dict[str, bool] = {}  # "shared": whether numba's OpenMP layer shares LightGBM's libgomp (decided once)
+
+
+def _after_fork_in_child() -> None:
+    _POOL.forget()
+    # GNU OpenMP is not fork-safe (numba aborts a forked child that starts its OpenMP layer after the parent did):
+    # a forked child splits rows on Python threads only.
+    _OMP["shared"] = False
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL.forget)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _mapped_libgomps() -> set[str]:
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "libgomp" in line and "/" in line}
+    except OSError:
+        return set()
+    return {os.path.realpath(p) for p in paths}
+
+
+def omp_shared() -> bool:
+    """Whether LightGBM's row splits run on numba's OpenMP threading layer: ``SWITCH.omp_lightgbm``, Linux, numba's
+    threading layer is OpenMP (its default when TBB is not installed; never forced here) and it runs on the same
+    libgomp as LightGBM (the wheel's ``libgomp.so.1``), so LightGBM's own OpenMP team, whose idle workers are still
+    spinning on the cores when the objective is called, computes the row ranges. Decided on the first call (which
+    starts numba's OpenMP layer)."""
+    if not SWITCH.omp_lightgbm:
+        return False
+    shared = _OMP.get("shared")
+    if shared is None:
+        shared = _OMP["shared"] = _check_omp()
+    return shared
+
+
+def _check_omp() -> bool:
+    if not os.path.exists("/proc/self/maps"):
+        return False
+    try:
+        import lightgbm  # noqa: F401  (loads its libgomp)
+        import numba
+
+        before = _mapped_libgomps()
+        grad = np.empty(2)
+        hess = np.empty(2)
+        fast = _compiled()
+        fast.binary_omp(np.zeros(2), np.ones(2, np.int8), fast._EMPTY, fast._EMPTY, 2.0, 1, grad, hess, 2)
+        layer = numba.threading_layer()
+    except Exception:  # numba without an OpenMP layer, lightgbm missing, ...
+        return False
+    # numba's omppool needs libgomp.so.1, which the loader resolves to LightGBM's (same soname) when it is loaded:
+    # starting the layer must not have mapped another libgomp.
+    return layer == "omp" and bool(before) and _mapped_libgomps() == before
 
 
 def _n_threads() -> int:
@@ -140,10 +210,34 @@ def _n_threads() -> int:
         return os.cpu_count() or 1
 
 
+def _runner(omp: bool) -> Any:
+    return _run_rows_omp if omp and omp_shared() else _run_rows
+
+
+def _split(n: int) -> int:
+    return min(_n_threads(), max(1, n // SWITCH.parallel_min_rows))
+
+
+def _run_rows_omp(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
+    """:func:`_run_rows` on numba's OpenMP layer: one ``parallel=True`` call over the same equal row ranges."""
+    n_threads = _split(n)
+    if n_threads <= 1:
+        kernel(*args, 0, n)
+        return
+    import numba
+
+    previous = numba.get_num_threads()  # the calling thread's numba setting, restored for the user's own code
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        _compiled().OMP[kernel](*args, n_threads)
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _run_rows(kernel: Any, n: int, args: tuple[Any, ...]) -> None:
     """Run ``kernel(*args, start, stop)`` over rows ``0:n``: in one call below ``2 * parallel_min_rows`` rows,
     else in equal ranges over the calling thread and the workers, each at least ``parallel_min_rows`` rows."""
-    n_threads = min(_n_threads(), max(1, n // SWITCH.parallel_min_rows))
+    n_threads = _split(n)
     if n_threads <= 1:
         kernel(*args, 0, n)
         return

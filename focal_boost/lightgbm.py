@@ -7,10 +7,11 @@ reshapes, attaches weights and works around LightGBM 4.x behaviours:
 - a callable ``params["objective"]`` gets the Dataset's raw scores and must apply the Dataset weights itself
   (LightGBM 4.7 passes its gradients to the tree learner unweighted);
 - a custom objective starts from raw score 0 (``boost_from_average`` only applies to builtin objectives), and a
-  Dataset ``init_score`` is never stored in the saved model. :func:`train` therefore sets the focal init score on
-  the Datasets while training and then adds it to the leaves of the first iteration's tree(s), so the returned
-  ``lightgbm.Booster`` predicts the full raw score on its own, also after ``save_model`` and a reload in a process
-  that has never imported focal_boost.
+  Dataset ``init_score`` is never stored in the saved model. :func:`train` therefore has the focal objective and
+  metric add the focal init score to the scores LightGBM passes them (a per-class offset inside the gradient loop:
+  no per-row n x K init score on the Datasets) and then adds it to the leaves of the first iteration's tree(s), so
+  the returned ``lightgbm.Booster`` predicts the full raw score on its own, also after ``save_model`` and a reload
+  in a process that has never imported focal_boost.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ def _same_or_equal(old: tuple[Any, Any], new: tuple[Any, Any]) -> bool:
 
 
 class _LightGBMCallable(LossCallable):
+    # The init score that LightGBM does not hold, added to the raw scores it passes (None: add nothing). train()
+    # sets it instead of a per-row Dataset init_score: no n x K float64 copy in Python or in LightGBM.
+    offset: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "offset": self.offset}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.offset = state.get("offset")
+
     def _new_cache(self) -> TargetCache:
         return TargetCache(self.loss, self.task.n_classes, _same_or_equal)
 
@@ -58,13 +70,15 @@ class FocalLGBMObjective(_LightGBMCallable):
     weights are applied here because LightGBM does not weight custom gradients. Labels and weights are validated
     once per Dataset rather than every round. Picklable; the cache is not pickled.
 
-    Use with a Dataset ``init_score`` (or :func:`train`, which sets it) so boosting starts from the focal optimum.
+    Use with a Dataset ``init_score`` (or :func:`train`, which adds the init score itself) so boosting starts from
+    the focal optimum.
     """
 
     def __call__(self, preds: np.ndarray, train_data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
-        raw = np.asarray(preds, dtype=np.float64)
+        raw = np.asarray(preds, dtype=np.float64)  # LightGBM 4.7 passes float64: no copy
         self._check_shape(raw)
-        return self._target(train_data).grad_hess(raw, np.float32)
+        # omp: LightGBM's wheel runs on the libgomp of numba's OpenMP layer; its own team computes the row ranges
+        return self._target(train_data).grad_hess(raw, np.float32, offset=self.offset, omp=True)
 
 
 class FocalLGBMMetric(_LightGBMCallable):
@@ -72,7 +86,8 @@ class FocalLGBMMetric(_LightGBMCallable):
 
     ``preds`` must be RAW SCORES (what LightGBM passes to ``feval`` when the objective is custom),
     ``(n_samples,)`` or ``(n_samples, K)``; they include the eval Dataset's ``init_score`` (LightGBM 4.7 starts
-    each validation score from it), so the value is the weighted mean focal loss of the full raw score,
+    each validation score from it; :func:`train` adds its init score here instead), so the value is the weighted
+    mean focal loss of the full raw score,
     ``sum(w * FL) / sum(w)``. Lower is better. Picklable; the per-Dataset cache is not pickled.
     """
 
@@ -81,6 +96,8 @@ class FocalLGBMMetric(_LightGBMCallable):
     def __call__(self, preds: np.ndarray, eval_data: lgb.Dataset) -> tuple[str, float, bool]:
         raw = np.asarray(preds, dtype=np.float64)
         self._check_shape(raw)
+        if self.offset is not None:
+            raw = raw + self.offset
         return METRIC_NAME, self._target(eval_data).eval(raw), False
 
 
@@ -194,6 +211,22 @@ def _declare_objective(booster: lgb.Booster, n_classes: int | None) -> lgb.Boost
     return booster
 
 
+def _names_metric(value: Any) -> bool:
+    """Whether a LightGBM ``metric`` parameter value names a builtin metric (not "None"/"" or an empty list)."""
+    items = value if isinstance(value, (list, tuple, set)) else str(value).split(",")
+    return any(str(v).strip().lower() not in ("", "none", "null", "na", "custom") for v in items)
+
+
+class _ShiftedFeval:
+    """A user ``feval`` given the full raw score: LightGBM's scores plus the init score it does not hold."""
+
+    def __init__(self, feval: Callable[..., Any], offset: np.ndarray) -> None:
+        self.feval, self.offset = feval, offset
+
+    def __call__(self, preds: np.ndarray, eval_data: lgb.Dataset) -> Any:
+        return self.feval(np.asarray(preds) + self.offset, eval_data)
+
+
 def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_sets: Any, kwargs: dict[str, Any]
            ) -> tuple[lgb.Booster, float | np.ndarray | None]:
     """:func:`train`, also returning the init score added to the model (None with ``init_model``)."""
@@ -256,19 +289,29 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
             callable_._cache.put(id(ds), label, weight, target, holder=ds)
     with_init = kwargs.get("init_model") is None
     init: float | np.ndarray | None = None
+    on_datasets = False
     if with_init:
         for ds, name in zip(datasets, names, strict=True):
             if _current_init_score(ds) is not None:
                 raise ValueError(f"{name} already has an init_score; focal_boost.lightgbm.train sets its own")
         init = targets[0].init_score()
-        for ds, target in zip(datasets, targets, strict=True):
-            rows = target.n_samples
-            ds.set_init_score(np.full(rows, init) if n_classes is None else np.tile(init, (rows, 1)))
+        offset = np.atleast_1d(np.asarray(init, dtype=np.float64))
+        # LightGBM's builtin metrics read its own scores, which then lack the init score: only for them is it
+        # set on the Datasets (n x K float64 per Dataset); otherwise the focal objective and metric (and any
+        # user feval) add it to the scores they are given.
+        on_datasets = any(_names_metric(v) for v in _alias_values(params, "metric").values())
+        if on_datasets:
+            for ds, target in zip(datasets, targets, strict=True):
+                rows = target.n_samples
+                ds.set_init_score(np.full(rows, init) if n_classes is None else np.tile(init, (rows, 1)))
+        else:
+            focal_objective.offset = focal_metric.offset = offset
+            user_feval = [_ShiftedFeval(f, offset) for f in user_feval]
     try:
         booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=valid_list or None,
                             feval=[focal_metric, *user_feval], **kwargs)
     finally:
-        if with_init:
+        if on_datasets:
             for ds in datasets:
                 _clear_init_score(ds)
     if init is not None:
@@ -289,8 +332,10 @@ def train(
 
     ``booster.predict(X, raw_score=True)`` returns RAW SCORES including the focal init score (``(n,)`` binary,
     ``(n, K)`` multiclass); probabilities come from ``loss.predict_proba(raw)``. Steps: the weighted init score
-    ``loss.init_score(labels, weights, K)`` is set as ``init_score`` on ``train_set`` and every valid set for the
-    duration of training (and removed afterwards), LightGBM trains with :func:`objective` and :func:`metric`
+    ``loss.init_score(labels, weights, K)`` is added by the objective and metric to the scores LightGBM passes
+    them (and by a wrapper to those any extra ``feval`` gets); only when ``params`` name a builtin ``metric``,
+    which reads LightGBM's own scores, is it set as ``init_score`` on ``train_set`` and every valid set for the
+    duration of training (and removed afterwards). LightGBM trains with :func:`objective` and :func:`metric`
     (named ``"focal_loss"``, so early stopping via ``callbacks=[lightgbm.early_stopping(...)]`` or
     ``params["early_stopping_round"]`` works on it), then the init score is added to the leaves of the first
     iteration's tree(s) so that predictions, ``best_iteration`` predictions and ``save_model`` files include it.
@@ -314,7 +359,7 @@ def train(
     Notes
     -----
     With ``keep_training_booster=True``, continue training through ``train(..., init_model=booster)``, not
-    ``booster.update()``: the booster's internal training scores still hold the init score separately.
+    ``booster.update()``: the booster's internal training scores do not include the init baked into its leaves.
     Not supported: ``linear_tree`` (leaf outputs are not the whole leaf prediction) and ``boosting="rf"``
     (predictions average the trees).
     """

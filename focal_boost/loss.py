@@ -398,10 +398,13 @@ class _TargetBase:
         """Per-row focal loss times alpha and sample weight, ``(n,)``."""
         raise NotImplementedError
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and (diagonal) hessian w.r.t. ``raw``, raw's shape, weights applied, in ``dtype`` (float32:
-        the float64 values rounded once). ``small``: the numba kernels even for small arrays (see ``_kernels``)."""
+        the float64 values rounded once). ``small``: the numba kernels even for small arrays (see ``_kernels``).
+        ``offset``: None, or the constant raw score (binary: a float; softmax: K floats) to add to ``raw`` first
+        (an init score the engine does not hold); the numba kernels add it inside their loop. ``omp``: split large
+        arrays on numba's OpenMP layer where it shares the engine's libgomp (LightGBM; see ``_kernels``)."""
         raise NotImplementedError
 
     def weight_total(self) -> float:
@@ -454,10 +457,10 @@ class _BinaryTarget(_TargetBase):
         out = _math.margin_loss(raw * self.sign, self.task.gamma)
         return out if self.row_weight is None else out * self.row_weight
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.binary_grad_hess(raw, self.sign, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                         small)
+                                         small, offset, omp)
 
     def _alpha_only(self) -> _BinaryTarget:
         if self.sample_weight is None:
@@ -489,10 +492,12 @@ class _SoftBinaryTarget(_TargetBase):
         f1, _, _, f0, _, _ = _math.margin_pair(raw, self.task.gamma, self.task.mode)
         return self.w_pos * f1 + self.w_neg * f0
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
-        grad, hess = _math.binary_soft_grad_hess(np.asarray(raw, dtype=np.float64), self.w_pos, self.w_neg,
-                                                 self.task.gamma, self.task.mode)
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        raw = np.asarray(raw, dtype=np.float64)
+        if offset is not None:
+            raw = raw + np.asarray(offset, dtype=np.float64)
+        grad, hess = _math.binary_soft_grad_hess(raw, self.w_pos, self.w_neg, self.task.gamma, self.task.mode)
         return (grad, hess) if dtype is np.float64 else (grad.astype(dtype), hess.astype(dtype))
 
     def _alpha_only(self) -> _SoftBinaryTarget:
@@ -515,10 +520,10 @@ class _SoftmaxTarget(_TargetBase):
         out = _math.margin_loss(s, self.task.gamma)
         return out if self.row_weight is None else out * self.row_weight
 
-    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.softmax_grad_hess(raw, self.labels, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                          small)
+                                          small, offset, omp)
 
     def _alpha_only(self) -> _SoftmaxTarget:
         if self.sample_weight is None:

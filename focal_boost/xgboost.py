@@ -17,7 +17,6 @@ works around XGBoost behaviours (checked with xgboost 3.2):
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -181,10 +180,9 @@ def _declare_objective(booster: xgb.Booster, n_classes: int | None) -> xgb.Boost
     """
     if n_classes is None:
         return booster
-    model = json.loads(bytes(booster.save_raw("json")))
-    model["learner"]["objective"] = {"name": "multi:softprob",
-                                     "softmax_multiclass_param": {"num_class": str(n_classes)}}
-    booster.load_model(bytearray(json.dumps(model).encode()))
+    # set_param, not a JSON round trip of the whole model (~0.25 s for 100 rounds x 5 classes): xgboost 3.2 then
+    # saves the same model, byte for byte, as editing the objective in its JSON and reloading it did.
+    booster.set_param({"objective": "multi:softprob", "num_class": n_classes})
     return booster
 
 

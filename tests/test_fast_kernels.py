@@ -153,3 +153,62 @@ def test_worker_threads_restart_in_a_forked_child(monkeypatch):
         pytest.fail("the forked child hung in the kernel's thread pool")
     assert child.exitcode == 0
     assert queue.get(timeout=10) == expected
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_offset_is_the_derivative_at_raw_plus_offset(monkeypatch, fast, dtype):
+    """``grad_hess(raw, offset=c)`` (c added inside the numba loop, or ``raw + c`` on the numpy path) equals
+    ``grad_hess(raw + c)`` exactly in float32 out and to 1e-12 relative against the numpy path."""
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "parallel_min_rows", 1000)
+    rng = np.random.default_rng(4)
+    n = 5_001
+    w = rng.uniform(0, 3, n)
+    cases = [(FocalLoss(2.0, 0.25), (rng.uniform(size=n) < 0.1).astype(float), rng.normal(scale=4, size=n),
+              -2.3456789, None),
+             (FocalLoss(1.5, None, "bound"), rng.integers(0, 5, n), rng.normal(scale=3, size=(n, 5)),
+              np.array([-0.3, -1.2, -2.0, -2.5, -3.1]), 5)]
+    previous = _kernels.set_enabled(fast)
+    try:
+        for loss, y, raw, offset, k in cases:
+            target = loss.prepare_target(y, w, k)
+            raw_d = raw.astype(dtype)
+            shifted = raw_d.astype(np.float64) + offset
+            for out in (np.float64, np.float32):
+                got = target.grad_hess(raw_d, out, offset=offset)
+                want = target.grad_hess(shifted, out)
+                for a, b in zip(got, want, strict=True):
+                    assert a.dtype == out
+                    np.testing.assert_array_equal(a, b)
+            _assert_close(target.grad_hess(raw_d, offset=offset), _numpy_path(loss, target, shifted))
+    finally:
+        _kernels.set_enabled(previous)
+
+
+@pytest.mark.parametrize("k", [None, 4])
+def test_lightgbm_rows_on_numba_openmp_equal_numpy_path(monkeypatch, k):
+    """LightGBM's objective splits rows over numba's OpenMP layer where it shares LightGBM's libgomp: the same
+    numbers as the Python-thread split and the numpy path (where the layer is not shared, the Python threads)."""
+    lgb = pytest.importorskip("lightgbm")
+    from focal_boost import lightgbm as flgb
+
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    monkeypatch.setattr(_kernels.SWITCH, "parallel_min_rows", 1000)
+    monkeypatch.setattr(_kernels.SWITCH, "threads", 3)
+    rng = np.random.default_rng(5)
+    n = 9_001
+    y = (rng.uniform(size=n) < 0.2).astype(float) if k is None else rng.integers(0, k, n)
+    w = rng.uniform(0, 2, n)
+    raw = rng.normal(scale=3, size=n if k is None else (n, k))
+    loss = FocalLoss(2.0, 0.25 if k is None else None, "bound")
+    ds = lgb.Dataset(rng.normal(size=(n, 2)), label=y, weight=w, params={"verbosity": -1}).construct()
+    obj = flgb.objective(loss, k)
+    obj.offset = np.array([-1.5]) if k is None else np.linspace(-1.0, -2.0, k)
+    got = obj(raw, ds)
+    target = loss.prepare_target(ds.get_label(), ds.get_weight(), k)
+    threads = target.grad_hess(raw, np.float32, offset=obj.offset)  # Python threads
+    for a, b in zip(got, threads, strict=True):
+        np.testing.assert_array_equal(a, b)
+    _assert_close(target.grad_hess(raw, offset=obj.offset), _numpy_path(loss, target, raw + obj.offset))
+    print("omp shared:", _kernels.omp_shared())

@@ -440,3 +440,37 @@ def test_example_runs():
     assert time.perf_counter() - start < 60
     for word in ("PR-AUC", "ROC-AUC", "log loss", "focal", "logloss"):
         assert word in proc.stdout
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_init_score_in_the_objective_equals_init_score_on_the_datasets(multiclass):
+    """train() adds the init score inside the objective and metric (no Dataset init_score); with a builtin metric,
+    which reads LightGBM's own scores, it sets it on the Datasets as before. The two trainings differ only by the
+    order of the float64 additions init + sum of trees (~1e-15), far below the 1e-9 used here; a user feval gets
+    the full raw score either way."""
+    X, y = make_multiclass() if multiclass else make_binary()
+    loss = FocalLoss(2.0, None if multiclass else 0.25)
+    params = dict(BASE, num_class=3) if multiclass else dict(BASE)
+    seen: dict[str, list] = {"offset": [], "datasets": []}
+
+    def feval(key):
+        def f(preds, data):
+            seen[key].append(np.array(preds))
+            return "mine", 0.0, False
+        return f
+
+    results = {}
+    for key, metric in (("offset", "None"), ("datasets", "multi_logloss" if multiclass else "auc")):
+        train_set = lgb.Dataset(X, label=y)
+        valid = lgb.Dataset(X, label=y, reference=train_set)
+        history: dict = {}
+        booster = flgb.train(loss, dict(params, metric=metric), train_set, num_boost_round=6, valid_sets=[valid],
+                             valid_names=["val"], feval=feval(key), callbacks=[lgb.record_evaluation(history)])
+        assert train_set.get_init_score() is None and valid.get_init_score() is None
+        results[key] = (_raw(booster, X), history["val"]["focal_loss"])
+    np.testing.assert_allclose(results["offset"][0], results["datasets"][0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(results["offset"][1], results["datasets"][1], rtol=1e-12)
+    for a, b in zip(seen["offset"], seen["datasets"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    init = loss.init_score(y, None, 3 if multiclass else None)
+    np.testing.assert_allclose(seen["offset"][0].mean(axis=0), init, atol=1.0)  # the init score is in
