@@ -30,7 +30,8 @@ import numpy as np
 from . import _math
 from ._math import Hessian
 
-__all__ = ["AVAILABLE", "SWITCH", "binary_grad_hess", "set_enabled", "softmax_grad_hess", "uses_compiled"]
+__all__ = ["AVAILABLE", "SWITCH", "binary_grad_hess", "binary_soft_grad_hess", "set_enabled", "softmax_grad_hess",
+           "uses_compiled"]
 
 AVAILABLE = importlib.util.find_spec("numba") is not None and os.environ.get(
     "FOCAL_BOOST_DISABLE_NUMBA", ""
@@ -111,6 +112,13 @@ def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | 
         return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _runner(omp),
                                              offset)
     return _numpy_result(*_math.softmax_grad_hess(_numpy_raw(raw, offset), labels, weight, gamma, hessian), dtype)
+
+
+def binary_soft_grad_hess(raw: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, gamma: float, hessian: Hessian,
+                          dtype: Any = np.float64, offset: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """``_math.binary_soft_grad_hess`` (soft labels: numpy only), ``dtype`` and ``offset`` as in
+    :func:`binary_grad_hess`."""
+    return _numpy_result(*_math.binary_soft_grad_hess(_numpy_raw(raw, offset), w_pos, w_neg, gamma, hessian), dtype)
 
 
 def _compiled() -> Any:

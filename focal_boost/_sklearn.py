@@ -270,8 +270,6 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any, eval_set: Any, eval_sample_weight: Any) -> None:
         settings = self._check_params()
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = self._check_X(X, reset=True)
         y_arr = self._check_y(y, X.shape[0])
         weight = self._check_weight(sample_weight, X, "sample_weight")

@@ -40,7 +40,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import _catboost_kernels, _kernels
-from ._adapter import TargetCache, check_loss
+from ._adapter import LossCallable, TargetCache
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
@@ -58,7 +58,7 @@ def _unchanged(old: tuple[Any, Any], new: tuple[Any, Any]) -> bool:
     return True  # the key is the chunk's content
 
 
-class _CatBoostCallable:
+class _CatBoostCallable(LossCallable):
     """Shared state of the objective and the metric: the loss, its task (``n_classes``: None binary, K softmax)
     and a prepared-target cache keyed on the CONTENT of a chunk's labels and weights (not pickled).
 
@@ -72,10 +72,11 @@ class _CatBoostCallable:
     no_jit = True
 
     def __init__(self, loss: FocalLoss, n_classes: int | None = None, compiled: bool = False) -> None:
-        self.loss = check_loss(loss)
-        self.task = self.loss.task(n_classes)
+        super().__init__(loss, n_classes)
         self.compiled = bool(compiled)
-        self._cache = TargetCache(self.loss, self.task.n_classes, _unchanged, max_rows=_CACHE_MAX_ROWS)
+
+    def _new_cache(self) -> TargetCache:
+        return TargetCache(self.loss, self.task.n_classes, _unchanged, max_rows=_CACHE_MAX_ROWS)
 
     def _target(self, targets: np.ndarray, weights: np.ndarray | None) -> Target:
         key = (targets.tobytes(), None if weights is None else weights.tobytes())
@@ -94,13 +95,11 @@ class _CatBoostCallable:
         self._cache.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "n_classes": self.task.n_classes, "compiled": self.compiled}
+        return {**super().__getstate__(), "compiled": self.compiled}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["loss"], state.get("n_classes"), state.get("compiled", False))  # type: ignore[misc]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r}, n_classes={self.task.n_classes!r})"
+        super().__setstate__(state)
+        self.compiled = bool(state.get("compiled", False))
 
 
 class FocalObjective(_CatBoostCallable):

@@ -269,14 +269,16 @@ class _Binary(_Task):
             return _SoftBinaryTarget(self, y_arr, w)
         # int8: 1 byte per row instead of 8; the kernels multiply by it exactly.
         sign = np.where(y_arr > 0, np.int8(1), np.int8(-1))
-        row_weight = None
-        if self.loss.alpha is not None:
-            row_weight = np.where(sign > 0, self.alpha_pos, self.alpha_neg)
-            if w is not None:
-                row_weight *= w
-        elif w is not None:
-            row_weight = w
-        return _BinaryTarget(self, sign, row_weight, w)
+        return _BinaryTarget(self, sign, self.row_weight(sign, w), w)
+
+    def row_weight(self, sign: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        """``alpha_t * sample_weight`` per row of hard labels (None when every row weighs 1)."""
+        if self.loss.alpha is None:
+            return sample_weight
+        row_weight = np.where(sign > 0, self.alpha_pos, self.alpha_neg)
+        if sample_weight is not None:
+            row_weight *= sample_weight
+        return row_weight
 
     def init_score_from_totals(self, totals: np.ndarray) -> float:
         """The constant raw score minimising ``A f(z) + B f(-z)``: ``A = alpha_1 * totals[1]`` (positives),
@@ -332,10 +334,13 @@ class _Softmax(_Task):
     def prepare_target(self, y: Any, sample_weight: Any) -> _SoftmaxTarget:
         labels = check_multiclass_labels(y, self.n_classes)
         w = check_sample_weight(sample_weight, labels.shape[0])
-        row_weight = None
-        if self.loss.alpha is not None or w is not None:
-            row_weight = self.class_alpha[labels] * (1.0 if w is None else w)
-        return _SoftmaxTarget(self, labels, row_weight, w)
+        return _SoftmaxTarget(self, labels, self.row_weight(labels, w), w)
+
+    def row_weight(self, labels: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        """``alpha[label] * sample_weight`` per row (None when every row weighs 1)."""
+        if self.loss.alpha is None and sample_weight is None:
+            return None
+        return self.class_alpha[labels] * (1.0 if sample_weight is None else sample_weight)
 
     def init_score_from_totals(self, totals: np.ndarray) -> np.ndarray:
         """Log-probabilities ``log softmax(z*)`` of the constant raw score minimising ``sum_k c_k f(s_k)``, with
@@ -465,10 +470,7 @@ class _BinaryTarget(_TargetBase):
     def _alpha_only(self) -> _BinaryTarget:
         if self.sample_weight is None:
             return self
-        row_weight = None
-        if self.task.loss.alpha is not None:
-            row_weight = np.where(self.sign > 0, self.task.alpha_pos, self.task.alpha_neg)
-        return _BinaryTarget(self.task, self.sign, row_weight, None)
+        return _BinaryTarget(self.task, self.sign, self.task.row_weight(self.sign, None), None)
 
     def class_totals(self) -> np.ndarray:
         positive = self.sign > 0
@@ -494,11 +496,8 @@ class _SoftBinaryTarget(_TargetBase):
 
     def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
                   omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        raw = np.asarray(raw, dtype=np.float64)
-        if offset is not None:
-            raw = raw + np.asarray(offset, dtype=np.float64)
-        grad, hess = _math.binary_soft_grad_hess(raw, self.w_pos, self.w_neg, self.task.gamma, self.task.mode)
-        return (grad, hess) if dtype is np.float64 else (grad.astype(dtype), hess.astype(dtype))
+        return _kernels.binary_soft_grad_hess(raw, self.w_pos, self.w_neg, self.task.gamma, self.task.mode, dtype,
+                                              offset)
 
     def _alpha_only(self) -> _SoftBinaryTarget:
         return self if self.sample_weight is None else _SoftBinaryTarget(self.task, self.y, None)
@@ -528,8 +527,7 @@ class _SoftmaxTarget(_TargetBase):
     def _alpha_only(self) -> _SoftmaxTarget:
         if self.sample_weight is None:
             return self
-        row_weight = None if self.task.loss.alpha is None else self.task.class_alpha[self.labels]
-        return _SoftmaxTarget(self.task, self.labels, row_weight, None)
+        return _SoftmaxTarget(self.task, self.labels, self.task.row_weight(self.labels, None), None)
 
     def class_totals(self) -> np.ndarray:
         return np.bincount(self.labels, weights=self.sample_weight, minlength=self.task.n_classes).astype(np.float64)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xgboost
 
-from .._adapter import METRIC_NAME
+from .._adapter import METRIC_NAME, as_raw
 from ..loss import FocalLoss
 from ..xgboost import _declare_objective, _XGBoostCallable, check_train_args, objective
 from ._partitions import class_totals
@@ -36,9 +36,7 @@ class FocalDaskXGBMetric(_XGBoostCallable):
     def __call__(self, preds: np.ndarray, dmatrix: xgboost.DMatrix) -> tuple[str, float]:
         from xgboost import collective
 
-        raw = np.asarray(preds, dtype=np.float64)
-        if raw.ndim == 2 and raw.shape[1] == 1:
-            raw = raw[:, 0]
+        raw = as_raw(preds)
         sums = np.zeros(2)
         if dmatrix.num_row() > 0:
             self._check_shape(raw)
