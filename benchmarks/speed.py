@@ -75,8 +75,10 @@ TARGETS = {  # (engine, task, candidate, reference) -> [(smallest n, largest acc
     # issue 13: the binary Python objective from 500k rows; multiclass at its setting (10,000 x 20, K=5, 100
     # iterations, depth 6, 2 threads, bootstrap off)
     ("catboost", "binary", "focal (Python objective)", "builtin Logloss"): [(500_000, 1.50)],
+    # The focal rows train as FocalCatBoostClassifier does by default (multiclass: on 1 thread, see its docstring),
+    # builtin MultiClass on 2 threads; the floor on the same thread count as the focal row it is compared with.
     ("catboost", "multiclass", "focal (Python objective)", "builtin MultiClass"): [(10_000, 10.0)],
-    ("catboost", "multiclass", "focal (Python objective)", "no-op objective (lists, the per-object floor)"):
+    ("catboost", "multiclass", "focal (Python objective)", "no-op objective (lists, 1 thread: the floor)"):
         [(10_000, 1.30)],
 }
 TARGET_MIN_N = 1_000_000  # the grad_hess throughput and peak-memory targets are checked at this many rows
@@ -263,7 +265,9 @@ CATBOOST_MULTICLASS_ROUTE = ("route: FocalObjective.calc_ders_multi -> focal_boo
                              "function (numba kernel _catboost_numba.softmax_row into a per-thread buffer, one "
                              "tolist(); 'no numba' = the core's numpy path per object), Python lists back to "
                              "CatBoost")
-CATBOOST_NOOP_MULTI = "no-op objective (lists, the per-object floor)"
+CATBOOST_NOOP_MULTI = "no-op objective (lists, 1 thread: the floor)"
+CATBOOST_NOOP_MULTI_THREADS = "no-op objective (lists, thread_count={threads})"
+CATBOOST_FOCAL_MULTI_THREADS = "focal (Python objective, thread_count={threads})"
 CATBOOST_NOOP_RANGE = "no-op objective (calc_ders_range floor)"
 
 
@@ -287,11 +291,15 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
 
         return train
 
-    def focal(hessian: str | None, builtin_expected: bool) -> Callable[[int], Any]:
-        extra = {} if hessian is None else {"hessian": hessian}  # None: the classifier's default hessian
+    def focal(hessian: str | None, builtin_expected: bool, threads: int | None = cfg.threads) -> Callable[[int], Any]:
+        # hessian None: the classifier's default; threads None: the classifier's default thread_count
+        extra = {} if hessian is None else {"hessian": hessian}
+        params = {key: value for key, value in base.items() if key != "thread_count" or threads is not None}
+        if threads is not None:
+            params["thread_count"] = threads
 
         def train(rounds: int) -> Any:
-            model = FocalCatBoostClassifier(gamma=GAMMA, alpha=alpha, iterations=rounds, **extra, **base).fit(X, y)
+            model = FocalCatBoostClassifier(gamma=GAMMA, alpha=alpha, iterations=rounds, **extra, **params).fit(X, y)
             if (model.builtin_loss_ is not None) != builtin_expected:
                 raise RuntimeError(f"FocalCatBoostClassifier used builtin_loss_={model.builtin_loss_!r}")
             return model
@@ -305,10 +313,10 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
                    else f"{_builtin_focal_name(loss, {})};hints=skip_train~true")
     pool = Pool(X, y.astype(np.float64))
 
-    def floor(objective: Callable[[], Any]) -> Callable[[int], Any]:
+    def floor(objective: Callable[[], Any], threads: int = cfg.threads) -> Callable[[int], Any]:
         def train(rounds: int) -> Any:
             params = {**base, "iterations": rounds, "loss_function": objective(), "eval_metric": metric,
-                      "boost_from_average": False}
+                      "boost_from_average": False, "thread_count": threads}
             if task == "multiclass":
                 params["classes_count"] = N_CLASSES
             return CatBoost(params).fit(pool)
@@ -316,14 +324,22 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
         return train
 
     if task == "multiclass":
+        # The classifier's default trains multiclass on 1 thread; the rows at cfg.threads show why.
+        noop_threads = CATBOOST_NOOP_MULTI_THREADS.format(threads=cfg.threads)
+        focal_threads = CATBOOST_FOCAL_MULTI_THREADS.format(threads=cfg.threads)
         methods = {"builtin MultiClass": classifier("MultiClass"),
-                   CATBOOST_NOOP_MULTI: floor(lambda: _NoopMulti(N_CLASSES)),
-                   "focal (Python objective)": focal(None, False)}
+                   CATBOOST_NOOP_MULTI: floor(lambda: _NoopMulti(N_CLASSES), threads=1),
+                   "focal (Python objective)": focal(None, False, threads=None)}
         comparisons = [("focal (Python objective)", "builtin MultiClass"),
                        ("focal (Python objective)", CATBOOST_NOOP_MULTI),
                        (CATBOOST_NOOP_MULTI, "builtin MultiClass")]
+        if cfg.threads != 1:
+            methods[noop_threads] = floor(lambda: _NoopMulti(N_CLASSES))
+            methods[focal_threads] = focal(None, False)
+            comparisons += [(focal_threads, "builtin MultiClass"), (focal_threads, noop_threads),
+                            (noop_threads, "builtin MultiClass")]
         if cfg.numpy_path:
-            methods["focal (Python objective, no numba)"] = _NumpyPath(focal(None, False))
+            methods["focal (Python objective, no numba)"] = _NumpyPath(focal(None, False, threads=None))
             comparisons += [("focal (Python objective, no numba)", "builtin MultiClass"),
                             ("focal (Python objective, no numba)", CATBOOST_NOOP_MULTI)]
         return Suite(methods, comparisons, note="per-object Python objective (calc_ders_multi): measured at small n; "

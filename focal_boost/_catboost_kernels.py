@@ -1,23 +1,19 @@
-"""Per-object softmax focal derivatives for CatBoost's ``calc_ders_multi`` protocol (numba or plain Python).
+"""Per-object softmax focal derivatives for CatBoost's ``calc_ders_multi`` protocol (numba).
 
 catboost 1.2.10 calls a Python multiclass objective once per object, twice per iteration
-(``_ObjectiveCalcDersMultiClass`` in ``_catboost.pyx``), with a fresh numpy view of the object's K raw scores
-(``_CreateNumpyDoubleArrayView``), and copies the result out element by element: ``for index, der in
+(``_ObjectiveCalcDersMultiClass`` in ``_catboost.pyx``), holding the GIL, with a fresh numpy view of the object's K
+raw scores (``_CreateNumpyDoubleArrayView``), and copies the result out element by element: ``for index, der in
 enumerate(ders_vector)`` and ``for indY, line in enumerate(second_ders_matrix): for num in line[indY:]``. Python
 floats convert at C speed there, numpy scalars through a Python-level call each (a no-op returning numpy arrays
-cost ~3x one returning lists, issue 13), and the fixed cost of the call itself is about a microsecond, so
-numpy's per-call overhead on K=5 numbers (each ufunc ~0.5-1 us) is what made the old objective slow. Two routes,
-both returning Python lists and both checked against the core to 1e-12:
-
-- numba installed (the default): one call of ``_catboost_numba.softmax_row`` into a per-thread buffer and one
-  ``tolist()`` (~1.5 us per object here, most of it the ``tolist()`` and numba's dispatch);
-- else plain ``math`` on Python floats (~3-4 us per object).
+cost ~3x one returning lists, issue 13), so the function returns Python lists, and everything per object is kept
+to one numba call and a few list operations (~1 us per object here, see ``_compiled_row_ders``). Without numba
+(or with the kernels switched off) the objective takes the core's validated numpy path per object instead.
 
 CatBoost's own numba route (``_try_jit_methods`` njit-compiles ``calc_ders_multi`` when its body never uses
 ``self``) does not fit: the loss parameters would have to be globals, and an njit method returns numpy arrays,
 the slow conversion above. The objective sets ``no_jit`` to skip it.
 
-The formulas and their order of operations are those of ``_fast_kernels._softmax_rows`` (itself checked against
+The derivatives are ``_fast_kernels._softmax_row``'s, the row function of the batch kernels (checked against
 ``_math.softmax_grad_hess`` to 1e-12): with ``m`` the largest other-class score (class ``top``) and
 ``e_j = exp(z_j - m)``, ``acc = 1 + sum_{j != y, top} e_j``, the margin ``s = z_y - m - log(acc)``,
 ``r_j = e_j / acc`` (``r_top = 1 / acc`` and ``1 - r_top = rest / acc``, without cancellation), then
@@ -51,9 +47,11 @@ def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Se
 
     ``approx``: the object's K raw scores as a float64 numpy array (what CatBoost passes); ``target``: its class
     index as a float; ``weight``: its sample weight. ``class_alpha``: the K class weights, or None for all 1.
-    Returns ``(-grad, -diag(hess))`` as a list and a K x K list of lists. Labels, weights and K are checked on every
-    call; a bad one raises ValueError naming it. It calls the numba kernel (``_catboost_numba``; numba must be
-    installed), which gives the core's numbers (``FocalLoss.grad_hess``) to a few ulps.
+    Returns ``(-grad, -diag(hess))`` as a list and a K x K list of lists; the K x K lists are this thread's kept
+    rows, rewritten by its next call (CatBoost copies them at once; copy them to keep them). Labels, weights and K
+    are checked on every call; a bad one raises ValueError naming it. It calls the numba kernel
+    (``_catboost_numba``; numba must be installed), which gives the core's numbers (``FocalLoss.grad_hess``) to a
+    few ulps.
     ``on_other_length``: called instead (same arguments) when ``approx`` does not hold K values; None raises.
     """
     k = int(n_classes)
@@ -74,34 +72,56 @@ def _length_error(k: int, approx: Sequence[float]) -> str:
 
 def _compiled_row_ders(k: int, gamma: float, mode: int, alpha: np.ndarray, on_other_length: RowDers | None
                        ) -> RowDers:
-    """The per-object function around the numba kernel: one kernel call into a per-thread buffer, one ``tolist()``.
+    """The per-object function around the numba kernel: one kernel call into a per-thread buffer, one ``tolist()``
+    of its 2 K outputs, and the K diagonal entries written into K x K lists kept per thread.
 
-    The buffer is per thread because catboost 1.2.10 calls the objective from each of its ``thread_count`` worker
-    threads (each holding the GIL only for the call), and a switch between the kernel call and ``tolist()`` would
-    otherwise let another thread overwrite it. Measured on the 2-core development machine: about a third of the
-    plain-Python function's time per object (``benchmarks/speed.py``, CatBoost rows).
+    Per object, measured on the 2-core development machine (K=5, ``python -m timeit``-style loops): the kernel call
+    is ~0.34 us; building fresh K x K lists (``tolist()`` of a (K + 1, K) buffer) was ~0.5 us more, writing the
+    diagonal into kept lists in a Python loop ~0.30 us, and the same K assignments spelled out ~0.12 us. So the
+    function's source is generated for this K (as ``collections.namedtuple`` generates its class): the kept rows
+    are unpacked into K names and each gets its one diagonal entry. The off-diagonal entries of the kept rows stay
+    0.0 (only the diagonal is ever written). The rows are returned again by the next call from the same thread:
+    catboost 1.2.10 copies them out before it returns to C++ (a caller keeping them must copy them). Buffers are
+    per thread because CatBoost calls the objective from each of its ``thread_count`` worker threads.
     """
     from . import _catboost_numba as kernels
 
-    kernel = kernels.softmax_row
     local = threading.local()
 
-    def ders(approx: Sequence[float], target: float, weight: float) -> tuple[list[float], list[list[float]]]:
-        try:
-            out, work, label, row_weight = local.buffers
-        except AttributeError:
-            # off-diagonal hessian entries of out are never written: they stay 0
-            out, work, label, row_weight = local.buffers = (np.zeros((k + 1, k)), np.empty((3, k)),
-                                                            np.empty(1, dtype=np.intp), np.empty(1))
-        status = kernel(approx, target, weight, alpha, gamma, mode, out, work, label, row_weight)
-        if status:
-            if status == kernels.BAD_LENGTH and on_other_length is not None:
-                return on_other_length(approx, target, weight)
-            raise ValueError(_status_error(status, k, approx, target, weight))
-        rows = out.tolist()
-        return rows[0], rows[1:]
+    def new_buffers() -> tuple[object, ...]:
+        state = kernels.new_state(k, gamma, mode, alpha)
+        rows = [[0.0] * k for _ in range(k)]
+        return (state, state[2 + 2 * k:], rows, *rows)
 
-    return ders
+    def bad(status: int, approx: Sequence[float], target: float, weight: float
+            ) -> tuple[list[float], list[list[float]]]:
+        if status == kernels.BAD_LENGTH and on_other_length is not None:
+            return on_other_length(approx, target, weight)
+        raise ValueError(_status_error(status, k, approx, target, weight))
+
+    namespace = {"local": local, "new_buffers": new_buffers, "kernel": kernels.softmax_row, "bad": bad}
+    exec(_row_ders_source(k), namespace)  # the source is built from the integer K only
+    return namespace["ders"]
+
+
+def _row_ders_source(k: int) -> str:
+    """Source of the per-object function for K classes (see ``_compiled_row_ders``)."""
+    rows = ", ".join(f"r{j}" for j in range(k))
+    diag = ", ".join(f"h{j}" for j in range(k))
+    return "\n".join([
+        "def ders(approx, target, weight):",
+        "    try:",
+        f"        state, out, rows, {rows}, = local.buffers",
+        "    except AttributeError:",
+        f"        state, out, rows, {rows}, = local.buffers = new_buffers()",
+        "    status = kernel(approx, target, weight, state)",
+        "    if status:",
+        "        return bad(status, approx, target, weight)",
+        "    values = out.tolist()",
+        f"    {diag}, = values[{k}:]",
+        *(f"    r{j}[{j}] = h{j}" for j in range(k)),
+        f"    return values[:{k}], rows",
+    ])
 
 
 def _status_error(status: int, k: int, approx: Sequence[float], target: float, weight: float) -> str:

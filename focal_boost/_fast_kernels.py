@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._math import TINY, Hessian
 
@@ -26,12 +28,101 @@ _EXACT = int(Hessian.EXACT)
 _EMPTY = np.empty(0)
 
 
+# -- exp and log1p in plain arithmetic, so that LLVM vectorises the binary row loop -------------------------------
+# libm's exp and log1p are opaque calls: a loop calling them runs one row at a time (~17 ns per row here, most of it
+# in log1p). The same two functions written as polynomials with bit-level scaling are plain arithmetic, which LLVM
+# vectorises (4 float64 rows per AVX2 instruction): ~5 ns per row on one thread, measured on 1M rows of the 2-core
+# development machine, within 1 ulp of libm (max relative difference 2.2e-16 on 2M points over the whole domain).
+# Rows whose margin is too large for them (denormal results) are recomputed with libm by ``_binary_rows``.
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: k * _LN2_HI is exact for |k| < 2**20
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFTER = 6755399441055744.0  # 1.5 * 2**52: x + _SHIFTER rounds x to an integer kept in the low mantissa bits
+_SHIFTER_BITS = 0x4338000000000000
+_SQRT2 = 1.4142135623730951
+# Taylor coefficients 1/j! of exp for j = 2..13 (|r| <= ln(2)/2: the truncation error is below 4e-18)
+_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (1.0 / math.factorial(j) for j in range(2, 14))
+# fdlibm's log polynomial (e_log.c, Lg1..Lg7) for log(1 + f) = 2 atanh(s), s = f / (2 + f), |s| <= 0.1716
+_LG1, _LG2, _LG3, _LG4, _LG5, _LG6, _LG7 = (6.666666666666735130e-01, 3.999999999940941908e-01,
+                                            2.857142874366239149e-01, 2.222219843214978396e-01,
+                                            1.818357216161805012e-01, 1.531383769920937332e-01,
+                                            1.479819860511658591e-01)
+_POLY_MIN = -708.0  # exp(x) >= 2**-1021 (a normal number) for x >= this
+_POLY_MAX_MARGIN = 700.0  # |margin| * max(gamma, 1) above this: libm (see _binary_rows)
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE bit pattern is the int64 ``bits`` (an LLVM bitcast: free, and vectorisable)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _bits_of_float(typingctx, value):
+    """The IEEE bit pattern of the float64 ``value`` as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
-    """``f'(s), f''(s)`` of one margin (see ``_math.margin_grad_hess``); ``mode`` is a ``Hessian`` value."""
+def _exp_nonpositive(x):
+    """``exp(x)`` for ``_POLY_MIN <= x <= 0`` (NaN gives NaN): Cody-Waite reduction ``x = k ln 2 + r``, the
+    degree-13 Taylor polynomial of ``exp(r)``, and ``2**k`` built from its bits."""
+    shifted = x * _INV_LN2 + _SHIFTER
+    k = shifted - _SHIFTER  # round(x / ln 2), as a float
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = _E13
+    p = p * r + _E12
+    p = p * r + _E11
+    p = p * r + _E10
+    p = p * r + _E9
+    p = p * r + _E8
+    p = p * r + _E7
+    p = p * r + _E6
+    p = p * r + _E5
+    p = p * r + _E4
+    p = p * r + _E3
+    p = p * r + _E2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _float_from_bits((_bits_of_float(shifted) - _SHIFTER_BITS + 1023) << 52)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _log1p_unit(t, u):
+    """``log1p(t)`` for ``0 <= t <= 1`` given ``u = 1 + t`` (rounded): fdlibm's ``log(u)`` with ``u`` halved above
+    sqrt 2, plus ``c = (t - (u - 1)) / u``, the first-order term of the rounding of ``1 + t`` (as fdlibm's log1p)."""
+    big = u > _SQRT2
+    m = u * 0.5 if big else u
+    k = 1.0 if big else 0.0
+    f = m - 1.0  # exact (Sterbenz)
+    c = (t - (u - 1.0)) / u
+    s = f / (2.0 + f)
+    z = s * s
+    r = z * (_LG1 + z * (_LG2 + z * (_LG3 + z * (_LG4 + z * (_LG5 + z * (_LG6 + z * _LG7))))))
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + (k * _LN2_LO + c))) - f)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _margin(s: float, gamma: float, mode: int, poly: bool = False) -> tuple[float, float]:
+    """``f'(s), f''(s)`` of one margin (see ``_math.margin_grad_hess``); ``mode`` is a ``Hessian`` value.
+
+    ``poly`` (a constant at each call site, so the unused branch compiles away): exp and log1p by the polynomials
+    above instead of libm, valid while ``|s| * max(gamma, 1) <= _POLY_MAX_MARGIN``.
+    """
     a = abs(s)
-    t = math.exp(-a)
-    lg = math.log1p(t)
+    if poly:
+        t = _exp_nonpositive(_POLY_MIN if a > -_POLY_MIN else -a)  # NaN stays NaN
+        lg = _log1p_unit(t, 1.0 + t)
+    else:
+        t = math.exp(-a)
+        lg = math.log1p(t)
     inv = 1.0 / (1.0 + t)
     if s >= 0:
         p = inv
@@ -49,6 +140,9 @@ def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
         qg = q
     elif gamma == 2.0:
         qg = q * q
+    elif poly:
+        e = gamma * logq
+        qg = _exp_nonpositive(_POLY_MIN if e < _POLY_MIN else e)
     else:
         qg = math.exp(gamma * logq)
     g = qg * (gamma * p * logp - q)
@@ -64,12 +158,20 @@ def _margin(s: float, gamma: float, mode: int) -> tuple[float, float]:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _binary_rows(raw, sign, weight, offset, gamma, mode, grad, hess, start, stop):
-    weighted = weight.shape[0] > 0
-    shift = offset[0] if offset.shape[0] > 0 else 0.0  # float64; adding 0.0 changes no margin's grad/hess
-    for i in range(start, stop):
+def _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop, weighted):
+    """The vectorised pass of ``_binary_rows``; ``weighted`` (and ``gamma`` where it is 2.0) is a constant at
+    each call site, so that each copy of the loop is branch-free arithmetic. The loop runs over views from 0: an
+    index starting at an unknown ``start`` could be negative for LLVM, and its wraparound check stops the
+    vectoriser (measured: 35 ms instead of 5 ms per 1M rows)."""
+    raw = raw[start:stop]
+    sign = sign[start:stop]
+    grad = grad[start:stop]
+    hess = hess[start:stop]
+    if weighted:
+        weight = weight[start:stop]
+    for i in range(raw.shape[0]):
         sg = float(sign[i])  # float64 whatever the dtypes of sign (int8) and raw (float32)
-        g, h = _margin((raw[i] + shift) * sg, gamma, mode)
+        g, h = _margin((raw[i] + shift) * sg, gamma, mode, True)
         g *= sg
         if weighted:
             g *= weight[i]
@@ -79,18 +181,90 @@ def _binary_rows(raw, sign, weight, offset, gamma, mode, grad, hess, start, stop
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _softmax_rows(raw, labels, weight, offset, gamma, mode, grad, hess, start, stop):
-    """Rows ``start:stop`` of the softmax focal grad/hess (see ``_math.softmax_grad_hess``).
+def _binary_rows(raw, sign, weight, offset, gamma, mode, grad, hess, start, stop):
+    """Rows ``start:stop``: one vectorised pass with the polynomial exp/log1p (a copy of the loop per case that
+    LLVM would not vectorise with a branch inside: weighted or not, gamma 2 (the default) or not), then the rare
+    rows beyond the polynomials' range (``|margin| * max(gamma, 1) > _POLY_MAX_MARGIN``, inf, NaN) again with
+    libm."""
+    weighted = weight.shape[0] > 0
+    shift = offset[0] if offset.shape[0] > 0 else 0.0  # float64; adding 0.0 changes no margin's grad/hess
+    if weighted:
+        if gamma == 2.0:
+            _binary_pass(raw, sign, weight, shift, 2.0, mode, grad, hess, start, stop, True)
+        else:
+            _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop, True)
+    elif gamma == 2.0:
+        _binary_pass(raw, sign, weight, shift, 2.0, mode, grad, hess, start, stop, False)
+    else:
+        _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop, False)
+    limit = _POLY_MAX_MARGIN / max(gamma, 1.0)
+    for i in range(start, stop):
+        sg = float(sign[i])
+        s = (raw[i] + shift) * sg
+        if not abs(s) <= limit:
+            g, h = _margin(s, gamma, mode)
+            g *= sg
+            if weighted:
+                g *= weight[i]
+                h *= weight[i]
+            grad[i] = g
+            hess[i] = h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _softmax_row(z, y, w, gamma, mode, e, grad, hess):
+    """One row of the softmax focal grad/hess (see ``_math.softmax_grad_hess``): ``z`` its K float64 raw scores,
+    ``y`` its class, ``w`` its row weight; ``e`` (K,) float64 scratch; writes ``grad``/``hess`` (K,).
 
     With ``m`` the largest other-class score (class ``top``) and ``e_j = exp(z_j - m)``: ``acc = sum_{j != y} e_j``
     (``e_top = 1``), ``logsumexp_{j != y} z = m + log(acc)`` and ``r_j = e_j / acc``, so each row takes K - 1 exps
     and one log besides the margin's exp and log1p. ``1 - r_top`` is the sum of the other ``r_j`` (no cancellation).
+    The batch kernels below and CatBoost's per-object kernel (``_catboost_numba``) both call this.
     """
+    k = z.shape[0]
+    top = -1
+    m = -np.inf
+    for j in range(k):
+        if j != y and (top < 0 or z[j] > m):
+            m = z[j]
+            top = j
+    rest = 0.0
+    for j in range(k):
+        if j != y and j != top:
+            e[j] = math.exp(z[j] - m)
+            rest += e[j]
+    acc = 1.0 + rest
+    g, h = _margin(z[y] - (m + math.log(acc)), gamma, mode)
+    inv_acc = 1.0 / acc
+    rest *= inv_acc
+    gw = g * w
+    for j in range(k):
+        if j == y:
+            grad[j] = gw
+            hess[j] = h * w
+        else:
+            if j == top:
+                r = inv_acc
+                one_minus_r = rest
+            else:
+                r = e[j] * inv_acc
+                one_minus_r = 1.0 - r
+            hj = r * (r * h - one_minus_r * g)
+            if mode != _EXACT and hj < TINY:
+                hj = TINY
+            grad[j] = -r * gw
+            hess[j] = hj * w
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _softmax_rows(raw, labels, weight, offset, gamma, mode, grad, hess, start, stop):
+    """Rows ``start:stop`` of the softmax focal grad/hess, one ``_softmax_row`` each on a float64 copy of the row
+    (plus the per-class offset, if any)."""
     k = raw.shape[1]
     weighted = weight.shape[0] > 0
     shifted = offset.shape[0] > 0
     z = np.empty(k)  # the current row's raw scores (plus the per-class offset), float64
-    e = np.empty(k)  # e_j of the current row, in float64 whatever the output dtype
+    e = np.empty(k)
     for i in range(start, stop):
         if shifted:
             for j in range(k):
@@ -98,40 +272,7 @@ def _softmax_rows(raw, labels, weight, offset, gamma, mode, grad, hess, start, s
         else:
             for j in range(k):
                 z[j] = raw[i, j]
-        y = labels[i]
-        top = -1
-        m = -np.inf
-        for j in range(k):
-            if j != y and (top < 0 or z[j] > m):
-                m = z[j]
-                top = j
-        rest = 0.0
-        for j in range(k):
-            if j != y and j != top:
-                e[j] = math.exp(z[j] - m)
-                rest += e[j]
-        acc = 1.0 + rest
-        g, h = _margin(z[y] - (m + math.log(acc)), gamma, mode)
-        inv_acc = 1.0 / acc
-        rest *= inv_acc
-        w = weight[i] if weighted else 1.0
-        gw = g * w
-        for j in range(k):
-            if j == y:
-                grad[i, j] = gw
-                hess[i, j] = h * w
-            else:
-                if j == top:
-                    r = inv_acc
-                    one_minus_r = rest
-                else:
-                    r = e[j] * inv_acc
-                    one_minus_r = 1.0 - r
-                hj = r * (r * h - one_minus_r * g)
-                if mode != _EXACT and hj < TINY:
-                    hj = TINY
-                grad[i, j] = -r * gw
-                hess[i, j] = hj * w
+        _softmax_row(z, labels[i], weight[i] if weighted else 1.0, gamma, mode, e, grad[i], hess[i])
 
 
 # The row kernels release the GIL: ``_kernels`` runs row ranges of one array on a few Python threads. (A numba

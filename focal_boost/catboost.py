@@ -144,12 +144,14 @@ class FocalObjective(_CatBoostCallable):
         weight. Returns ``-grad`` (length K) and ``-diag(hess)`` (K x K; CatBoost reads the upper triangle) as
         Python lists, the core's ``FocalLoss.grad_hess`` to a few ulps.
 
-        catboost 1.2.10 calls this once per object, twice per iteration, and its fixed cost per call is a few
-        microseconds. With numba, the work is one call of a per-object function built for this K
+        catboost 1.2.10 calls this once per object, twice per iteration, holding the GIL, and its fixed cost per
+        call is about a microsecond. With numba, the work is one call of a per-object function built for this K
         (``_catboost_kernels``: the compiled kernel, no numpy temporaries, no per-row target cache); the first
         call stores it on the instance under this method's name, so CatBoost's ``obj.calc_ders_multi(...)`` reaches
-        it without this extra Python frame, and ``clear_cache()`` (and pickling) drops it again. Without numba (or
-        with it switched off) each row takes the core's validated numpy path.
+        it without this extra Python frame, and ``clear_cache()`` (and pickling) drops it again. That function
+        returns the same K x K lists (rewritten) on every call from one thread: CatBoost copies them at once, a
+        caller keeping them must copy them. Without numba (or with it switched off) each row takes the core's
+        validated numpy path.
         """
         n_classes = int(approx.shape[0])
         self._check_dimension(n_classes)
@@ -282,8 +284,9 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         ``catboost.CatBoost`` training parameters under CatBoost's names (``iterations``, ``learning_rate``,
         ``depth``, ``random_seed``, ``thread_count``, ``early_stopping_rounds``, ``verbose``, ...); the sklearn
         names ``n_estimators``, ``random_state`` and ``n_jobs`` are accepted for ``iterations``, ``random_seed`` and
-        ``thread_count``. Defaults differ from CatBoost's only in ``verbose=False`` and
-        ``allow_writing_files=False``. ``eval_metric`` defaults to the focal loss (:class:`FocalMetric`, or the
+        ``thread_count``. Defaults differ from CatBoost's only in ``verbose=False``,
+        ``allow_writing_files=False`` and, for more than two classes, ``thread_count=1`` during training (see
+        below). ``eval_metric`` defaults to the focal loss (:class:`FocalMetric`, or the
         builtin ``Focal`` metric, which skips the learn set, whenever alpha is a float and gamma > 0); early stopping
         follows it on the last eval set.
 
@@ -298,6 +301,15 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     ``leaf_estimation_iterations=10`` raised the focal PR-AUC from 0.366 to 0.544 on ``synth_pos1pct`` (1%
     positives) and from 0.752 to 0.768 on ``synth_pos10pct`` at about the same fit time; the benchmark
     (``focal_boost.bench``) gives every CatBoost method 10 for binary and 1 for multiclass.
+
+    Multiclass training runs on one CatBoost thread unless ``thread_count`` (or ``n_jobs``) is given: catboost
+    1.2.10 calls a Python multiclass objective once per object, from each of its worker threads, each call taking
+    the GIL, and on several threads those calls queue for the GIL instead of running. Measured on the 2-core
+    development machine (10,000 x 20, K=5, 100 iterations, depth 6; ``benchmarks/speed.py``, CatBoost rows): the
+    same training on 2 threads took several times as long as on 1, and CatBoost's own no-op objective (the floor
+    of any Python objective) took longer on 2 threads than builtin MultiClass did. Prediction uses CatBoost's
+    default threads (or the ``thread_count`` given); binary training (chunked calls, GIL released inside the
+    kernel) keeps CatBoost's default.
 
     Attributes
     ----------
@@ -361,8 +373,12 @@ class FocalCatBoostClassifier(FocalClassifierBase):
                 f"alpha={self.alpha!r} selects the softmax loss for 2 classes, which CatBoost cannot train (it keeps "
                 "one raw score for two classes); give alpha as a float (weight of the positive class) or None"
             )
+        predict_threads = -1 if params.get("thread_count") is None else params["thread_count"]
         if n_classes is not None:
             params["classes_count"] = n_classes
+            if params.get("thread_count") is None:
+                # one thread: the per-object Python calls would otherwise queue for the GIL (class docstring)
+                params["thread_count"] = 1
         builtin = None if n_classes is not None else builtin_loss_function(fit.loss, params)
         if builtin is not None:
             # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
@@ -417,7 +433,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         history = {name: {"focal_loss": list(next(iter(metrics.values())))}
                    for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
         return EngineFit(model, best, history, exact_init,
-                         {"builtin_loss": builtin, "thread_count": params.get("thread_count", -1),
+                         {"builtin_loss": builtin, "thread_count": predict_threads,
                           "importance_type": fit.settings.extra["importance_type"]})
 
     @property

@@ -165,9 +165,11 @@ def test_calc_ders_multi_is_minus_core_diagonal(compiled, hessian, gamma, alpha)
     rows = _row_cases(rng, k)
     labels = [float(i % k) for i in range(len(rows))]
     weights = [1.0 if i % 3 == 0 else float(rng.uniform(0.0, 3.0)) for i in range(len(rows))]
+    out = []
     with row_path(compiled):
-        out = [obj.calc_ders_multi(raw, label, weight) for raw, label, weight in zip(rows, labels, weights,
-                                                                                    strict=True)]
+        for raw, label, weight in zip(rows, labels, weights, strict=True):
+            der1, der2 = obj.calc_ders_multi(raw, label, weight)
+            out.append((der1, [list(r) for r in der2]))  # as CatBoost does: copied before the next call
     grad, hess = loss.grad_hess(labels, np.array(rows), weights)
     for i, (der1, der2) in enumerate(out):
         assert isinstance(der1, list) and isinstance(der2, list) and all(isinstance(r, list) for r in der2)
@@ -205,6 +207,32 @@ def test_calc_ders_multi_checks_its_input_and_its_task(compiled):
             FocalObjective(FocalLoss(2.0, [1, 2, 3])).calc_ders_multi(np.zeros(4), 0.0, 1.0)
         with pytest.raises(ValueError, match="binary weight"):
             FocalObjective(FocalLoss(2.0, 0.25), n_classes=3)
+
+
+def test_calc_ders_multi_rows_are_kept_per_thread():
+    """The compiled function rewrites one thread's K x K lists on each call (CatBoost copies them at once); calls
+    from another thread (CatBoost's other workers) never touch them."""
+    import threading
+
+    loss = FocalLoss(2.0, (1.0, 2.0, 0.5))
+    obj = FocalObjective(loss, n_classes=3)
+    first = np.array([0.3, -1.0, 2.0])
+    with row_path(True):
+        _, rows = obj.calc_ders_multi(first, 0.0, 1.0)
+        kept = [list(r) for r in rows]
+        other: dict[str, object] = {}
+
+        def call_elsewhere():
+            other["rows"] = obj.calc_ders_multi(np.array([5.0, 0.0, -5.0]), 2.0, 3.0)[1]
+
+        thread = threading.Thread(target=call_elsewhere)
+        thread.start()
+        thread.join()
+        assert rows == kept and other["rows"] is not rows and other["rows"] != kept
+        _, again = obj.calc_ders_multi(np.array([5.0, 0.0, -5.0]), 2.0, 3.0)
+    assert again is rows and rows == other["rows"]  # this thread's lists, rewritten
+    _, hess = loss.grad_hess([2], np.array([[5.0, 0.0, -5.0]]), [3.0])
+    np.testing.assert_allclose(np.asarray(rows), np.diag(-hess[0]), rtol=1e-12, atol=0)
 
 
 class _ReferenceMulti:
@@ -365,6 +393,23 @@ def test_classifier_equals_native_python_objective_from_init_score(cb_binary, he
     native.fit(Pool(X, y, weight=w, baseline=np.full(len(y), init)))
     # The Pool held float32(init); the classifier's model stores that value as its bias.
     assert np.abs(clf.decision_function(X) - (raw_of(native, X) + np.float32(init))).max() <= 1e-9
+
+
+def test_multiclass_trains_on_one_thread_unless_told(cb_binary, cb_multi):
+    """CatBoost's per-object Python calls queue for the GIL on several threads: multiclass training defaults to
+    thread_count=1; a given thread_count / n_jobs is kept, binary keeps CatBoost's default, get_params is untouched,
+    and the trees do not depend on it."""
+    X, y = cb_multi
+    params = dict(iterations=8, depth=3, random_seed=0, verbose=False, allow_writing_files=False)
+    default = FocalCatBoostClassifier(gamma=2.0, **params).fit(X, y)
+    assert default.booster_.get_params()["thread_count"] == 1
+    assert "thread_count" not in default.get_params()
+    told = FocalCatBoostClassifier(gamma=2.0, n_jobs=2, **params).fit(X, y)
+    assert told.booster_.get_params()["thread_count"] == 2
+    np.testing.assert_allclose(told.decision_function(X), default.decision_function(X), rtol=0, atol=1e-12)
+    Xb, yb, _ = cb_binary
+    binary = FocalCatBoostClassifier(gamma=2.0, hessian="bound", **params).fit(Xb, yb)
+    assert binary.builtin_loss_ is None and "thread_count" not in binary.booster_.get_params()
 
 
 # ----------------------------------------------------------------------------- init score, portability, weights

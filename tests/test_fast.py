@@ -175,3 +175,36 @@ def test_input_checks_agree_between_paths(case):
     else:
         assert case in ("valid", "soft", "mc_valid")
         _assert_same(fast, reference)
+
+
+def test_polynomial_exp_and_log1p_are_within_two_ulps_of_libm():
+    """The vectorisable exp/log1p of the binary kernel against numpy's (libm) over their whole domain."""
+    from focal_boost import _fast_kernels as fk
+
+    rng = np.random.default_rng(5)
+    x = -np.concatenate([rng.uniform(0, 708, 4000), rng.uniform(0, 1, 2000), rng.uniform(0, 1e-8, 500),
+                         [0.0, 1e-300, np.log(2) / 2, np.log(2), 700.0, 708.0]])
+    ours = np.array([fk._exp_nonpositive(v) for v in x])
+    assert np.max(np.abs(ours - np.exp(x)) / np.exp(x)) <= 4.5e-16
+    t = np.concatenate([np.exp(x), rng.uniform(0.4, 0.45, 500), [np.sqrt(2) - 1, 1.0, 0.0]])
+    ours = np.array([fk._log1p_unit(v, 1.0 + v) for v in t])
+    reference = np.log1p(t)
+    positive = reference > 0
+    assert np.max(np.abs(ours[positive] - reference[positive]) / reference[positive]) <= 4.5e-16
+    assert np.all(ours[~positive] == 0.0)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0, 3.7])
+@pytest.mark.parametrize("hessian", ["bound", "exact"])
+def test_binary_rows_beyond_the_polynomials_range_equal_numpy(gamma, hessian):
+    """Margins around |s| * max(gamma, 1) = 700 (where the kernel switches to libm) and beyond, down to the
+    denormal derivatives, per element."""
+    limit = 700.0 / max(gamma, 1.0)
+    raw = np.concatenate([np.linspace(limit - 5, limit + 60, 4001), -np.linspace(limit - 5, limit + 60, 4001)])
+    y = (np.arange(raw.size) % 3 == 0).astype(float)
+    loss = FocalLoss(gamma, 0.25, hessian)
+    target = loss.prepare_target(y, None)
+    fast, reference = _both_paths(loss, target, raw)
+    _assert_same(fast, reference)
+    if (gamma, hessian) == (0.5, "exact"):  # down to denormal hessians, which only libm gives exactly
+        assert ((reference[1] != 0) & (np.abs(reference[1]) < 1e-308)).any()
