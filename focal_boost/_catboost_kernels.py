@@ -35,7 +35,7 @@ from ._math import HESSIANS, Hessian
 
 _BOUND, _ABS, _EXACT = int(Hessian.BOUND), int(Hessian.ABS), int(Hessian.EXACT)
 
-__all__ = ["RowDers", "softmax_row_ders"]
+__all__ = ["RangeDers", "RowDers", "binary_range_ders", "softmax_row_ders"]
 
 # (approx, target, weight) -> (minus grad, minus diagonal hessian as K x K rows)
 RowDers = Callable[[Sequence[float], float, float], tuple[list[float], list[list[float]]]]
@@ -142,18 +142,33 @@ def _weight_error(weight: float) -> str:
     return f"sample_weight must be finite and >= 0, got sample_weight={weight!r}"
 
 
-_NO_WEIGHT = np.empty(0)
+
+RangeDers = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
-def binary_range_ders(alpha: float | None, gamma: float, hessian: str, approxes: np.ndarray, targets: np.ndarray,
-                      weights: np.ndarray | None) -> np.ndarray | None:
-    """``(-grad, -hess)`` of a binary chunk as CatBoost's ``calc_ders_range`` wants it (``(n, 2)`` float64), by one
-    numba call (numba must be installed); None when a label is soft (not 0/1) or a weight is bad, for the caller's
-    validated path. Same numbers as ``FocalLoss.grad_hess`` (the numba kernels' margin, the core's row weights)."""
+def binary_range_ders(alpha: float | None, gamma: float, hessian: str, fallback: RangeDers) -> RangeDers:
+    """A function ``ders(approxes, targets, weights)`` for CatBoost's binary ``calc_ders_range`` protocol: the
+    ``(n, 2)`` float64 array of ``(-grad, -hess)`` of a chunk (the layout catboost 1.2.10 copies at C speed) by one
+    numba call (numba must be installed; ``_catboost_numba.binary_range``: no target cache, no temporaries, GIL
+    released), the core's numbers (``FocalLoss.grad_hess``). ``fallback(approxes, targets, weights)`` answers
+    instead when a label is soft (not 0/1) or a weight is bad (the validated path, which names a bad value).
+
+    The function holds the GIL for as little as it can (one allocation and the kernel's dispatch): catboost 1.2.10
+    calls it from each of its worker threads, which queue for the GIL between calls.
+    """
     from . import _catboost_numba as kernels
 
-    out = np.empty((approxes.shape[0], 2))
-    a1, a0 = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
-    ok = kernels.binary_range(approxes, targets, _NO_WEIGHT if weights is None else weights, alpha is not None,
-                              a1, a0, gamma, int(Hessian[hessian.upper()]), out)
-    return out if ok else None
+    kernel = kernels.binary_range
+    has_alpha = alpha is not None
+    a1, a0 = (1.0, 1.0) if alpha is None else (float(alpha), 1.0 - float(alpha))
+    gamma = float(gamma)
+    mode = int(Hessian[hessian.upper()])
+    empty = np.empty(0)
+
+    def ders(approxes: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+        out = np.empty((approxes.shape[0], 2))
+        if kernel(approxes, targets, empty if weights is None else weights, has_alpha, a1, a0, gamma, mode, out):
+            return out
+        return fallback(approxes, targets, weights)
+
+    return ders

@@ -118,17 +118,20 @@ class FocalObjective(_CatBoostCallable):
         Returns an ``(n, 2)`` float64 array of ``(-grad, -hess)``, sample weights applied.
 
         When the objective was made with ``compiled=True`` (the classifier does on large trainings) and numba is
-        on, hard 0/1 labels take one kernel call (``_catboost_kernels.binary_range_ders``: no target cache, no
-        temporaries, GIL released) into the ``(n, 2)`` layout catboost 1.2.10 copies at C speed; soft labels and
-        bad weights take the validated path below.
+        on, the first call installs a function of one kernel call on the instance under this method's name
+        (``_catboost_kernels.binary_range_ders``: no target cache, no temporaries, GIL released), which CatBoost
+        then calls without this frame; ``clear_cache()`` (and pickling) drops it. Soft labels and bad weights take
+        the validated path below, which names a bad value.
         """
         self._check_dimension(1)
         if self.compiled and _kernels.SWITCH.enabled:
             loss = self.loss
-            out = _catboost_kernels.binary_range_ders(loss.alpha, loss.gamma, loss.hessian, approxes, targets,
-                                                      weights)
-            if out is not None:
-                return out
+            ders = _catboost_kernels.binary_range_ders(loss.alpha, loss.gamma, loss.hessian, self._validated_range)
+            self.__dict__["calc_ders_range"] = ders  # shadows the method for this instance only
+            return ders(approxes, targets, weights)
+        return self._validated_range(approxes, targets, weights)
+
+    def _validated_range(self, approxes: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         grad, hess = self._target(targets, weights).grad_hess(approxes, small=self.compiled)
         out = np.empty((grad.shape[0], 2))
         np.negative(grad, out=out[:, 0])
@@ -177,8 +180,9 @@ class FocalObjective(_CatBoostCallable):
         raise AssertionError("unreachable: the dimension check raises")  # pragma: no cover
 
     def clear_cache(self) -> None:
-        """Drop the prepared targets and the installed per-object function (both are rebuilt on demand)."""
+        """Drop the prepared targets and the installed per-chunk or per-object function (rebuilt on demand)."""
         super().clear_cache()
+        self.__dict__.pop("calc_ders_range", None)
         self.__dict__.pop("calc_ders_multi", None)
 
 

@@ -103,6 +103,7 @@ def test_calc_ders_range_compiled_chunks_match_the_core(compiled_chunks, alpha, 
     obj = FocalObjective(loss, compiled=True)
     out = obj.calc_ders_range(raw, y, w)
     assert not obj._cache._items  # the kernel path: no prepared target was cached
+    assert "calc_ders_range" in vars(obj)  # installed: CatBoost's later calls skip the method's frame
     with row_path(False):  # the core's numpy path as the reference
         grad, hess = loss.grad_hess(y, raw, w)
     assert out.shape == (n, 2) and out.dtype == np.float64
@@ -115,6 +116,9 @@ def test_calc_ders_range_compiled_chunks_match_the_core(compiled_chunks, alpha, 
         obj.calc_ders_range(raw, y, np.full(n, -1.0, dtype=np.float32))
     with pytest.raises(ValueError, match="y must lie in"):
         obj.calc_ders_range(raw, y * 3, w)
+    obj.clear_cache()
+    assert "calc_ders_range" not in vars(obj)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(obj)).calc_ders_range(raw, y, w), out)
 
 
 def test_binary_training_with_compiled_chunks_equals_the_validated_path(compiled_chunks, cb_binary):
