@@ -226,7 +226,32 @@ def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite
     def train_focal(rounds: int) -> Any:
         return fxgb.train(loss, params, dmatrix, rounds)
 
-    return _focal_vs_builtin(train_builtin, train_focal, cfg)
+    suite = _focal_vs_builtin(train_builtin, train_focal, cfg)
+    # The floor of any Python objective (issue 14): XGBoost's custom-objective path (margins copied out, gradients
+    # copied in) with an objective that returns precomputed float32 gradients (focal's at the init score, the
+    # layout focal_boost returns) and does no arithmetic.
+    # The gradients are made on the floor's first training (a warm-up in the time section, the measured training
+    # in a memory child), so the other methods' children never hold them.
+    k = N_CLASSES if task == "multiclass" else None
+    floor: dict[str, Any] = {}
+
+    def train_floor(rounds: int) -> Any:
+        if not floor:
+            target = loss.prepare_target(y, None, k)
+            init = target.init_score()
+            zeros = np.zeros(len(y) if k is None else (len(y), k), dtype=np.float32)
+            floor["gradients"] = target.grad_hess(zeros, np.float32, offset=init)
+            floor["params"] = {**params, "base_score": float(init) if k is None else [float(v) for v in init],
+                               "disable_default_eval_metric": True}
+        gradients = floor["gradients"]
+        return xgb.train(floor["params"], dmatrix, rounds, obj=lambda preds, data: gradients)
+
+    suite.methods[XGBOOST_FLOOR] = train_floor
+    suite.comparisons[1:1] = [("focal", XGBOOST_FLOOR), (XGBOOST_FLOOR, "builtin")]
+    return suite
+
+
+XGBOOST_FLOOR = "floor (precomputed gradients)"
 
 
 class _NoopMulti:
@@ -262,9 +287,11 @@ class _NoopRange:
 
 # The multiclass rows' route (what FocalCatBoostClassifier's objective does per object), for the report.
 CATBOOST_MULTICLASS_ROUTE = ("route: FocalObjective.calc_ders_multi -> focal_boost._catboost_kernels per-object "
-                             "function (numba kernel _catboost_numba.softmax_row into a per-thread buffer, one "
-                             "tolist(); 'no numba' = the core's numpy path per object), Python lists back to "
-                             "CatBoost")
+                             "function (numba kernel _catboost_numba.softmax_row on one packed per-thread state "
+                             "array, one tolist() of the 2K outputs, the K diagonal entries written into kept "
+                             "K x K lists; 'no numba' = the core's numpy path per object), Python lists back to "
+                             "CatBoost; FocalCatBoostClassifier trains multiclass on 1 thread unless thread_count "
+                             "is given (the thread_count=2 rows: CatBoost's threads queue for the GIL)")
 CATBOOST_NOOP_MULTI = "no-op objective (lists, 1 thread: the floor)"
 CATBOOST_NOOP_MULTI_THREADS = "no-op objective (lists, thread_count={threads})"
 CATBOOST_FOCAL_MULTI_THREADS = "focal (Python objective, thread_count={threads})"
@@ -690,7 +717,8 @@ def run_memory(cfg: Config, run_id: str) -> list[dict[str, Any]]:
                 cfg.log(f"[memory] {engine} {task} {method} n={n}")
                 results[method] = _spawn_memory_child(engine, task, method, n, cfg)
             for candidate, reference in suite.comparisons:
-                if "numpy path" in candidate or "no numba" in candidate or candidate.startswith(("builtin", "no-op")):
+                if "numpy path" in candidate or "no numba" in candidate or candidate.startswith(("builtin", "no-op")) \
+                        or reference == XGBOOST_FLOOR:
                     continue
                 c, r = results[candidate], results[reference]
                 ratio = c["peak_mib"] / r["peak_mib"]

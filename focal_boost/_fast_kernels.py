@@ -322,29 +322,31 @@ def _offset(offset):
     return _EMPTY if offset is None else np.ascontiguousarray(offset, dtype=np.float64).ravel()
 
 
-def binary_grad_hess(raw, sign, weight, gamma, hessian, dtype=np.float64, run_rows=_serial, offset=None):
+def binary_grad_hess(raw, sign, weight, gamma, hessian, dtype=np.float64, run_rows=_serial, offset=None, out=None):
     """``_math.binary_grad_hess`` compiled: ``raw`` (n,) float64 or float32, ``sign`` (n,), ``weight`` (n,) or
     None -> (grad, hess) of ``dtype`` (float32: the float64 values rounded once, as an engine would round them).
     ``offset``: None or a float added to every raw score inside the loop (the derivatives at ``raw + offset``).
-    ``run_rows(kernel, n, args)`` runs ``kernel(*args, start, stop)`` over the rows (serially by default)."""
-    grad = np.empty(raw.shape[0], dtype=dtype)
-    hess = np.empty(raw.shape[0], dtype=dtype)
+    ``run_rows(kernel, n, args)`` runs ``kernel(*args, start, stop)`` over the rows (serially by default).
+    ``out``: None, or the (grad, hess) arrays to write (n,) of ``dtype``, neither of them ``raw`` (the libm pass of
+    ``_binary_rows`` reads ``raw`` again)."""
+    grad, hess = (np.empty(raw.shape[0], dtype=dtype), np.empty(raw.shape[0], dtype=dtype)) if out is None else out
     run_rows(binary, raw.shape[0], (raw, sign, _EMPTY if weight is None else weight, _offset(offset), gamma,
                                     int(hessian), grad, hess))
     return grad, hess
 
 
-def softmax_grad_hess(raw, labels, weight, gamma, hessian, dtype=np.float64, run_rows=_serial, offset=None):
+def softmax_grad_hess(raw, labels, weight, gamma, hessian, dtype=np.float64, run_rows=_serial, offset=None,
+                      out=None):
     """``_math.softmax_grad_hess`` compiled: ``raw`` (n, K) float64 or float32, C- or Fortran-ordered, integer
     ``labels`` (n,), ``weight`` (n,) or None -> (grad, hess) (n, K) of ``dtype``. ``offset``: None or K floats
     added to each row inside the loop (the derivatives at ``raw + offset``).
 
     The outputs are column-major (Fortran order): LightGBM 4.7 ravels multiclass gradients in that order, which is
-    then free; XGBoost 3.2 reads them through their strides.
+    then free; XGBoost 3.2 reads them through their strides. ``out``: None, or the (grad, hess) (n, K) arrays of
+    ``dtype`` to write; ``grad`` may be ``raw`` itself (each row is copied before its derivatives are written).
     """
     n, k = raw.shape
-    grad = np.empty((k, n), dtype=dtype).T
-    hess = np.empty((k, n), dtype=dtype).T
+    grad, hess = (np.empty((k, n), dtype=dtype).T, np.empty((k, n), dtype=dtype).T) if out is None else out
     run_rows(softmax, n, (raw, labels, _EMPTY if weight is None else weight, _offset(offset), gamma, int(hessian),
                           grad, hess))
     return grad, hess

@@ -77,7 +77,11 @@ def _kernel_raw(raw: np.ndarray) -> np.ndarray:
     return raw
 
 
-def _numpy_result(grad: np.ndarray, hess: np.ndarray, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+def _numpy_result(grad: np.ndarray, hess: np.ndarray, dtype: Any, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    if out is not None:
+        np.copyto(out[0], grad)  # one rounding to out's dtype, as astype
+        np.copyto(out[1], hess)
+        return out[0], out[1]
     if dtype is np.float64:
         return grad, hess
     return grad.astype(dtype), hess.astype(dtype)
@@ -89,36 +93,44 @@ def _numpy_raw(raw: np.ndarray, offset: Any) -> np.ndarray:
 
 
 def binary_grad_hess(raw: np.ndarray, sign: np.ndarray, weight: np.ndarray | None, gamma: float, hessian: Hessian,
-                     dtype: Any = np.float64, small: bool = False, offset: Any = None, omp: bool = False
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     dtype: Any = np.float64, small: bool = False, offset: Any = None, omp: bool = False,
+                     out: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``_math.binary_grad_hess`` on the chosen backend; ``dtype=np.float32`` rounds the float64 results once
     (what LightGBM's ``score_t`` and XGBoost's ``GradientPair`` store anyway). ``offset`` (None or a float, e.g.
     an init score the engine does not hold): the derivatives at ``raw + offset``, added inside the numba loop.
     ``omp``: the caller's engine runs on the libgomp that numba's OpenMP layer uses (LightGBM): split the rows on
-    that OpenMP team where it is shared (see :func:`omp_shared`), else on the Python threads."""
+    that OpenMP team where it is shared (see :func:`omp_shared`), else on the Python threads. ``out``: None or
+    the (grad, hess) arrays of ``dtype`` to write into (not ``raw``)."""
     if uses_compiled(raw.size, small):
         return _compiled().binary_grad_hess(_kernel_raw(raw), sign, weight, gamma, hessian, dtype, _runner(omp),
-                                            None if offset is None else np.atleast_1d(offset))
-    return _numpy_result(*_math.binary_grad_hess(_numpy_raw(raw, offset), sign, weight, gamma, hessian), dtype)
+                                            None if offset is None else np.atleast_1d(offset), out)
+    return _numpy_result(*_math.binary_grad_hess(_numpy_raw(raw, offset), sign, weight, gamma, hessian), dtype, out)
 
 
 def softmax_grad_hess(raw: np.ndarray, labels: np.ndarray, weight: np.ndarray | None, gamma: float,
                       hessian: Hessian, dtype: Any = np.float64, small: bool = False, offset: Any = None,
-                      omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                      omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``_math.softmax_grad_hess`` on the chosen backend (the numba outputs are Fortran-ordered); ``offset`` (None
     or K floats): the derivatives at ``raw + offset`` (each row), added inside the numba loop, no temporary;
-    ``omp`` as in :func:`binary_grad_hess`."""
+    ``omp`` as in :func:`binary_grad_hess`; ``out``: None or the (grad, hess) arrays of ``dtype`` to write into,
+    ``grad`` possibly ``raw`` itself."""
     if uses_compiled(raw.size, small):
-        return _compiled().softmax_grad_hess(_kernel_raw(raw), labels, weight, gamma, hessian, dtype, _runner(omp),
-                                             offset)
-    return _numpy_result(*_math.softmax_grad_hess(_numpy_raw(raw, offset), labels, weight, gamma, hessian), dtype)
+        kernel_raw = _kernel_raw(raw)
+        if out is not None and out[0] is raw and kernel_raw is not raw:
+            out = None  # raw had to be converted: new arrays (the caller uses what is returned)
+        return _compiled().softmax_grad_hess(kernel_raw, labels, weight, gamma, hessian, dtype, _runner(omp), offset,
+                                             out)
+    return _numpy_result(*_math.softmax_grad_hess(_numpy_raw(raw, offset), labels, weight, gamma, hessian), dtype,
+                         out)
 
 
 def binary_soft_grad_hess(raw: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, gamma: float, hessian: Hessian,
-                          dtype: Any = np.float64, offset: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """``_math.binary_soft_grad_hess`` (soft labels: numpy only), ``dtype`` and ``offset`` as in
+                          dtype: Any = np.float64, offset: Any = None, out: Any = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """``_math.binary_soft_grad_hess`` (soft labels: numpy only), ``dtype``, ``offset`` and ``out`` as in
     :func:`binary_grad_hess`."""
-    return _numpy_result(*_math.binary_soft_grad_hess(_numpy_raw(raw, offset), w_pos, w_neg, gamma, hessian), dtype)
+    return _numpy_result(*_math.binary_soft_grad_hess(_numpy_raw(raw, offset), w_pos, w_neg, gamma, hessian), dtype,
+                         out)
 
 
 def _compiled() -> Any:

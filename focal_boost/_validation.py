@@ -91,7 +91,9 @@ def check_multiclass_labels(y: Any, n_classes: int) -> np.ndarray:
     bad = (arr != np.round(arr)) | (arr < 0) | (arr >= n_classes)
     if np.any(bad):
         raise ValueError(f"y must hold integer class labels in 0..{n_classes - 1}, got y={float(arr[bad][0])!r}")
-    return arr.astype(np.intp)
+    # the smallest integer type of 0..K-1: a prepared target keeps its labels for the whole training (1 byte per
+    # row instead of 8 up to 127 classes)
+    return arr.astype(np.int8 if n_classes <= 127 else np.int16 if n_classes <= 32767 else np.intp)
 
 
 def check_same_length(y: np.ndarray, raw: np.ndarray) -> None:

@@ -463,9 +463,9 @@ class _BinaryTarget(_TargetBase):
         return out if self.row_weight is None else out * self.row_weight
 
     def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
-                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.binary_grad_hess(raw, self.sign, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                         small, offset, omp)
+                                         small, offset, omp, out)
 
     def _alpha_only(self) -> _BinaryTarget:
         if self.sample_weight is None:
@@ -495,9 +495,9 @@ class _SoftBinaryTarget(_TargetBase):
         return self.w_pos * f1 + self.w_neg * f0
 
     def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
-                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.binary_soft_grad_hess(raw, self.w_pos, self.w_neg, self.task.gamma, self.task.mode, dtype,
-                                              offset)
+                                              offset, out)
 
     def _alpha_only(self) -> _SoftBinaryTarget:
         return self if self.sample_weight is None else _SoftBinaryTarget(self.task, self.y, None)
@@ -520,9 +520,9 @@ class _SoftmaxTarget(_TargetBase):
         return out if self.row_weight is None else out * self.row_weight
 
     def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
-                  omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
         return _kernels.softmax_grad_hess(raw, self.labels, self.row_weight, self.task.gamma, self.task.mode, dtype,
-                                          small, offset, omp)
+                                          small, offset, omp, out)
 
     def _alpha_only(self) -> _SoftmaxTarget:
         if self.sample_weight is None:

@@ -58,6 +58,12 @@ class FocalXGBObjective(_XGBoostCallable):
     not pickled.
     """
 
+    # Set by :func:`train` (not pickled): multiclass gradients are written over ``preds``. xgboost 3.2's
+    # ``Booster.boost`` hands the objective a fresh float32 copy of the margins and never reads it again, so this
+    # saves one n x K float32 array per round (20 MB at 1M rows x 5 classes; the peak-memory rows of
+    # benchmarks/results/speed/speed.md). Binary gradients are not: the vectorised kernel re-reads the margins.
+    overwrite_preds = False
+
     def __call__(self, preds: np.ndarray, dtrain: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
         raw = as_raw(preds, keep_float32=True)
         self._check_shape(raw)
@@ -65,7 +71,11 @@ class FocalXGBObjective(_XGBoostCallable):
         # weighting after the rounding too makes integer weights train exactly the model of repeated rows
         # (rounding w * g once differs by an ulp, enough to move a split).
         unweighted, weight = self._target(dtrain).split_sample_weight(np.float32)
-        grad, hess = unweighted.grad_hess(raw, np.float32)
+        out = None
+        if (self.overwrite_preds and raw.ndim == 2 and raw.dtype == np.float32 and raw.flags.c_contiguous
+                and raw.flags.writeable):
+            out = (raw, np.empty_like(raw))
+        grad, hess = unweighted.grad_hess(raw, np.float32, out=out)
         if weight is not None:
             column = weight if grad.ndim == 1 else weight[:, None]
             grad *= column
@@ -193,6 +203,7 @@ def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any
         raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
     loss, params, n_classes = check_train_args(loss, params, kwargs, "focal_boost.xgboost.train")
     focal_objective, focal_metric = objective(loss, n_classes), metric(loss, n_classes)
+    focal_objective.overwrite_preds = True  # xgb.train's margins are a fresh copy per round (see the class)
     init: float | np.ndarray | None = None
 
     evals = list(evals) if evals else []

@@ -403,3 +403,35 @@ def test_example_runs():
     assert time.perf_counter() - start < 60
     for word in ("PR-AUC", "ROC-AUC", "log loss", "focal", "logloss"):
         assert word in proc.stdout
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_multiclass_gradients_over_the_margins_train_the_same_model(monkeypatch, multiclass_data, compiled):
+    """train() lets the multiclass objective write its gradients over XGBoost's per-round copy of the margins
+    (one n x K array less per round): the same model, byte for byte, as with fresh arrays."""
+    from focal_boost import _kernels
+
+    if compiled and not _kernels.AVAILABLE:
+        pytest.skip("numba missing")
+    monkeypatch.setattr(_kernels.SWITCH, "enabled", compiled)
+    monkeypatch.setattr(_kernels.SWITCH, "min_size", 1)
+    X, y = multiclass_data
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
+    loss = FocalLoss(2.0, (1.0, 2.0, 0.5))
+    params = dict(BASE, num_class=3)
+    reused = fxgb.train(loss, params, xgb.DMatrix(X, label=y, weight=w), 12)
+    monkeypatch.setattr(fxgb.FocalXGBObjective, "overwrite_preds", False)
+    fresh = fxgb.train(loss, params, xgb.DMatrix(X, label=y, weight=w), 12)
+    assert bytes(reused.save_raw()) == bytes(fresh.save_raw())
+    # the objective really writes over the margins it is given when told to, and only then
+    objective = fxgb.objective(loss, 3)
+    dtrain = xgb.DMatrix(X, label=y, weight=w)
+    margins = np.random.default_rng(3).normal(size=(len(y), 3)).astype(np.float32)
+    expected = objective(margins.copy(), dtrain)
+    objective.overwrite_preds = True
+    given = margins.copy()
+    grad, hess = objective(given, dtrain)
+    assert np.shares_memory(grad, given)
+    np.testing.assert_array_equal(grad, expected[0])
+    np.testing.assert_array_equal(hess, expected[1])
+    assert not pickle.loads(pickle.dumps(objective)).overwrite_preds
