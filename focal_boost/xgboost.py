@@ -55,7 +55,8 @@ class FocalXGBObjective(_XGBoostCallable):
     2-D margins when ``num_class`` is set); ``grad`` and ``hess`` are returned with the same shape (required since
     xgboost 2.1), in float32 (what XGBoost's gradient pairs hold). The DMatrix weights are applied here. Labels and
     weights are validated once per DMatrix, not every round. Picklable (e.g. for ``xgboost.dask``); the cache is
-    not pickled.
+    not pickled. With ``overwrite_preds = True`` (what :func:`train` sets) a multiclass gradient is written over
+    ``preds`` itself, which is then returned as ``grad``.
     """
 
     # Set by :func:`train` (not pickled): multiclass gradients are written over ``preds``. xgboost 3.2's
