@@ -268,6 +268,27 @@ class _NoopMulti:
         return self.der1, self.der2
 
 
+class _NumbaCallMulti(_NoopMulti):
+    """The per-object floor plus what any compiled per-object computation pays: one call of a numba function that
+    takes the object's arguments and a state array (as focal_boost's kernel does) and does nothing, then the same
+    preallocated lists. focal_boost's objective adds the arithmetic and the writing of the values to this."""
+
+    def __init__(self, k: int) -> None:
+        from numba import njit
+
+        super().__init__(k)
+        self.state = np.zeros(2 + 4 * k)
+        self.kernel = njit(lambda approx, target, weight, state: 0)
+        self.kernel(np.zeros(k), 0.0, 1.0, self.state)  # compiled here, before any timing
+
+    def calc_ders_multi(self, approx: Any, target: float, weight: float) -> tuple[list[float], list[list[float]]]:
+        self.kernel(approx, target, weight, self.state)
+        return self.der1, self.der2
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NumbaCallMulti:
+        return self  # CatBoost copies its objective; the compiled function is shared
+
+
 class _NoopRange:
     """CatBoost's binary floor: a ``calc_ders_range`` returning a preallocated zero ``(n, 2)`` float64 array per
     chunk length (the layout catboost 1.2.10 copies at C speed)."""
@@ -294,6 +315,7 @@ CATBOOST_MULTICLASS_ROUTE = ("route: FocalObjective.calc_ders_multi -> focal_boo
                              "is given (the thread_count=2 rows: CatBoost's threads queue for the GIL)")
 CATBOOST_NOOP_MULTI = "no-op objective (lists, 1 thread: the floor)"
 CATBOOST_NOOP_MULTI_THREADS = "no-op objective (lists, thread_count={threads})"
+CATBOOST_NUMBA_CALL_MULTI = "no-op objective + one numba call (lists, 1 thread)"
 CATBOOST_FOCAL_MULTI_THREADS = "focal (Python objective, thread_count={threads})"
 CATBOOST_NOOP_RANGE = "no-op objective (calc_ders_range floor)"
 
@@ -356,10 +378,13 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
         focal_threads = CATBOOST_FOCAL_MULTI_THREADS.format(threads=cfg.threads)
         methods = {"builtin MultiClass": classifier("MultiClass"),
                    CATBOOST_NOOP_MULTI: floor(lambda: _NoopMulti(N_CLASSES), threads=1),
+                   CATBOOST_NUMBA_CALL_MULTI: floor(lambda: _NumbaCallMulti(N_CLASSES), threads=1),
                    "focal (Python objective)": focal(None, False, threads=None)}
         comparisons = [("focal (Python objective)", "builtin MultiClass"),
                        ("focal (Python objective)", CATBOOST_NOOP_MULTI),
-                       (CATBOOST_NOOP_MULTI, "builtin MultiClass")]
+                       (CATBOOST_NOOP_MULTI, "builtin MultiClass"),
+                       ("focal (Python objective)", CATBOOST_NUMBA_CALL_MULTI),
+                       (CATBOOST_NUMBA_CALL_MULTI, CATBOOST_NOOP_MULTI)]
         if cfg.threads != 1:
             methods[noop_threads] = floor(lambda: _NoopMulti(N_CLASSES))
             methods[focal_threads] = focal(None, False)
