@@ -157,17 +157,18 @@ class Suite:
 
 
 class _NumpyPath:
-    """Train with the numba path switched off (the core's numpy path), restoring the setting afterwards."""
+    """Call ``fn`` (a training, or a kernel call) with the numba path switched off (the core's numpy path),
+    restoring the setting afterwards."""
 
-    def __init__(self, fn: Callable[[int], Any]) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
 
-    def __call__(self, rounds: int) -> Any:
+    def __call__(self, *args: Any) -> Any:
         from focal_boost import _kernels
 
         previous = _kernels.set_enabled(False)
         try:
-            return self.fn(rounds)
+            return self.fn(*args)
         finally:
             _kernels.set_enabled(previous)
 
@@ -551,12 +552,7 @@ def run_kernel(cfg: Config, run_id: str) -> list[dict[str, Any]]:
     loss = FocalLoss(GAMMA, ALPHA, "exact")  # the naive reference computes the exact (textbook) hessian
     target = loss.prepare_target(y)
 
-    def numpy_path() -> Any:
-        previous = _kernels.set_enabled(False)
-        try:
-            return target.grad_hess(raw)
-        finally:
-            _kernels.set_enabled(previous)
+    numpy_path = _NumpyPath(lambda: target.grad_hess(raw))
 
     fns = {"naive numpy (blog formula)": lambda: naive_grad_hess(y, raw),
            "FocalLoss.grad_hess (validated)": lambda: loss.grad_hess(y, raw),
@@ -585,12 +581,7 @@ def run_kernel(cfg: Config, run_id: str) -> list[dict[str, Any]]:
     lossm = FocalLoss(GAMMA)
     targetm = lossm.prepare_target(ym, None, N_CLASSES)
 
-    def numpy_softmax() -> Any:
-        previous = _kernels.set_enabled(False)
-        try:
-            return targetm.grad_hess(rawm)
-        finally:
-            _kernels.set_enabled(previous)
+    numpy_softmax = _NumpyPath(lambda: targetm.grad_hess(rawm))
 
     tm = _interleaved({"fast": lambda: targetm.grad_hess(rawm), "numpy": numpy_softmax},
                       max(3, cfg.kernel_repeats // 2))

@@ -158,6 +158,19 @@ def _margin(s: float, gamma: float, mode: int, poly: bool = False) -> tuple[floa
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _binary_row(raw, sign, weight, shift, gamma, mode, grad, hess, i, weighted, poly):
+    """Row ``i``: ``grad[i], hess[i]`` of the margin ``(raw[i] + shift) * sign[i]``, sample weight applied."""
+    sg = float(sign[i])  # float64 whatever the dtypes of sign (int8) and raw (float32)
+    g, h = _margin((raw[i] + shift) * sg, gamma, mode, poly)
+    g *= sg
+    if weighted:
+        g *= weight[i]
+        h *= weight[i]
+    grad[i] = g
+    hess[i] = h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop, weighted):
     """The vectorised pass of ``_binary_rows``; ``weighted`` (and ``gamma`` where it is 2.0) is a constant at
     each call site, so that each copy of the loop is branch-free arithmetic. The loop runs over views from 0: an
@@ -170,14 +183,7 @@ def _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop,
     if weighted:
         weight = weight[start:stop]
     for i in range(raw.shape[0]):
-        sg = float(sign[i])  # float64 whatever the dtypes of sign (int8) and raw (float32)
-        g, h = _margin((raw[i] + shift) * sg, gamma, mode, True)
-        g *= sg
-        if weighted:
-            g *= weight[i]
-            h *= weight[i]
-        grad[i] = g
-        hess[i] = h
+        _binary_row(raw, sign, weight, shift, gamma, mode, grad, hess, i, weighted, True)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -199,16 +205,8 @@ def _binary_rows(raw, sign, weight, offset, gamma, mode, grad, hess, start, stop
         _binary_pass(raw, sign, weight, shift, gamma, mode, grad, hess, start, stop, False)
     limit = _POLY_MAX_MARGIN / max(gamma, 1.0)
     for i in range(start, stop):
-        sg = float(sign[i])
-        s = (raw[i] + shift) * sg
-        if not abs(s) <= limit:
-            g, h = _margin(s, gamma, mode)
-            g *= sg
-            if weighted:
-                g *= weight[i]
-                h *= weight[i]
-            grad[i] = g
-            hess[i] = h
+        if not abs((raw[i] + shift) * float(sign[i])) <= limit:
+            _binary_row(raw, sign, weight, shift, gamma, mode, grad, hess, i, weighted, False)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
