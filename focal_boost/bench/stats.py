@@ -531,17 +531,19 @@ def plot_cd_diagram(
     for row, (name, rank) in enumerate(right):
         y = label_top + row * row_gap
         ax.plot([rank, rank, x_right_end], [0, y, y], **line)
-        ax.text(x_right_end - 0.02 * span, y, f"{name} ({rank:.2f})", ha="left", va="center", fontsize=10)
+        ax.text(x_right_end - 0.02 * span, y, f"{name} ({rank:.2f})", ha="left", va="center", fontsize=10,
+                parse_math=False)
     for row, (name, rank) in enumerate(left):
         y = label_top + row * row_gap
         ax.plot([rank, rank, x_left_end], [0, y, y], **line)
-        ax.text(x_left_end + 0.02 * span, y, f"({rank:.2f}) {name}", ha="right", va="center", fontsize=10)
+        ax.text(x_left_end + 0.02 * span, y, f"({rank:.2f}) {name}", ha="right", va="center", fontsize=10,
+                parse_math=False)
     for i, group in enumerate(groups):
         y = bar_top + i * bar_gap
         lo, hi = rank_of[group[0]], rank_of[group[-1]]
         ax.plot([lo - 0.03 * span, hi + 0.03 * span], [y, y], color="black", linewidth=4, solid_capstyle="butt",
                 clip_on=False)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=11, parse_math=False)  # names and titles are text, not mathtext
     fig.savefig(out, bbox_inches="tight", dpi=120)
     return out
