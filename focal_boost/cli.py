@@ -11,7 +11,6 @@ Run "focal-boost bench --help" for the options and their defaults.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -208,14 +207,11 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _console() -> Console:
-    """stdout's console; piped or logged (no terminal, no COLUMNS), 100 columns wide instead of rich's 80, the width
-    the end-of-run summary is laid out for."""
+    """stdout's console (rich's width: the terminal's, or 80 columns when piped, which the end-of-run summary
+    fits)."""
     from rich.console import Console
 
-    console = Console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=100)
-    return console
+    return Console()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

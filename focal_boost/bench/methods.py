@@ -6,12 +6,13 @@ Methods (every one gets the same number of candidate configurations, ``budget``,
 - ``weighted_logloss``: builtin log loss with class weights given as sample weights (binary: positives weigh
   n_negative / n_positive, i.e. ``scale_pos_weight``; multiclass: "balanced", n / (K n_k)); the validation split
   gets the same class weights, so early stopping watches the weighted log loss it trains on. Candidates = tree sizes.
-- ``focal_tuned``: focal loss, candidates = a (gamma, alpha) grid at the default tree size.
+- ``focal_tuned``: focal loss, candidates = gamma in {0, 0.5, 1, 2} (alpha=None, the library default) at the default
+  tree size; gamma=0 is the log loss itself, so selection can fall back to it.
 - ``focal_retinanet``: focal loss at RetinaNet's setting gamma=2, alpha=0.25 (binary; alpha=None for multiclass,
   where a scalar alpha is undefined). This is not the library's default (alpha=None); (gamma, alpha) are not tuned,
   the budget goes to the same tree-size grid as the logloss methods.
 
-Engines are imported only inside the functions that train, so importing this module is cheap.
+Engines are imported only inside the functions that train, so importing this module imports no engine.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "ENGINES",
@@ -33,6 +35,7 @@ __all__ = [
     "Settings",
     "candidates",
     "class_weights",
+    "engine_frame",
     "fit_candidate",
     "skip_reason",
 ]
@@ -59,9 +62,9 @@ class Settings:
     budget: int = 4  # candidate configurations per method
     sizes: tuple[int, ...] = (2, 3, 4, 5)  # tree depths of the size grid; the first `budget` are used
     default_size: int = 4  # tree depth of focal_tuned
-    focal_grid_binary: tuple[tuple[float, float], ...] = ((2.0, 0.25), (1.0, 0.25), (2.0, 0.75), (1.0, 0.75))
-    focal_grid_multiclass: tuple[tuple[float, str], ...] = ((2.0, "none"), (1.0, "none"), (2.0, "balanced"),
-                                                             (1.0, "balanced"))
+    # focal_tuned's gammas (alpha=None, the library default). gamma=0 is the builtin log loss, so selection can
+    # fall back to it: focal_tuned is a superset of logloss at its tree size.
+    focal_gammas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     # CatBoost's Python multiclass objective is called once per object, twice per iteration at one leaf-estimation
     # iteration (catboost 1.2.10). With the per-object kernel of issue 13 that is ~20 us per object and iteration
     # on the 2-core development machine under load (one thread; 0.8 ms before). Focal multiclass CatBoost runs when
@@ -94,8 +97,7 @@ class Settings:
             "other engine parameters": "engine defaults, one thread, fixed seed; LightGBM gets reg_lambda=1 "
                                        "(XGBoost's default; LightGBM's default 0 made builtin logloss collapse at "
                                        "0.1% positives in development runs)",
-            "focal_tuned grid, binary (gamma, alpha)": [list(g) for g in self.focal_grid_binary[: self.budget]],
-            "focal_tuned grid, multiclass (gamma, alpha)": [list(g) for g in self.focal_grid_multiclass[: self.budget]],
+            "focal_tuned gammas (alpha=None)": list(self.focal_gammas[: self.budget]),
             "CatBoost leaf estimation (every method)": (
                 f"Newton, {self.catboost_leaf_iterations_binary} iterations (binary) / "
                 f"{self.catboost_leaf_iterations_multiclass} (multiclass), backtracking "
@@ -138,10 +140,10 @@ def candidates(method: str, n_classes: int, settings: Settings) -> list[Candidat
         alpha = RETINANET_ALPHA if n_classes == 2 else None
         return [Candidate(method, d, RETINANET_GAMMA, alpha) for d in settings.sizes[:k]]
     if method == "focal_tuned":
-        grid = settings.focal_grid_binary if n_classes == 2 else settings.focal_grid_multiclass
-        if len(grid) < k:
-            raise ValueError(f"budget={k} needs at least {k} (gamma, alpha) pairs, got {grid!r}")
-        return [Candidate(method, settings.default_size, float(g), a) for g, a in grid[:k]]
+        gammas = settings.focal_gammas
+        if len(gammas) < k:
+            raise ValueError(f"budget={k} needs at least {k} gammas, got focal_gammas={gammas!r}")
+        return [Candidate(method, settings.default_size, float(g), None) for g in gammas[:k]]
     raise ValueError(f"unknown method {method!r}; known: {METHODS}")
 
 
@@ -204,8 +206,29 @@ def _size_params(engine: str, depth: int) -> dict[str, Any]:
     return {"depth": depth}
 
 
-def engine_params(engine: str, depth: int, seed: int, settings: Settings) -> dict[str, Any]:
-    """Engine parameters (the engine's sklearn names) shared by every method: rounds, rate, size, seed, 1 thread."""
+CATBOOST_MISSING_CATEGORY = "NA"
+
+
+def engine_frame(X: pd.DataFrame, categorical: Sequence[str], engine: str) -> pd.DataFrame:
+    """The features as the engine's own classifier takes categoricals (the same frame goes to every method).
+
+    LightGBM and XGBoost take ``category`` columns as they are (XGBoost with ``enable_categorical=True``, see
+    :func:`engine_params`); a missing category is a missing value. CatBoost (1.2.x) refuses NaN in a categorical
+    feature ("NaN values should be converted to string"), so its categorical columns become strings with missing
+    values as the category ``"NA"``, the conversion a CatBoost user writes.
+    """
+    if engine != "catboost" or not categorical:
+        return X
+    X = X.copy()
+    for col in categorical:
+        X[col] = X[col].astype(object).where(X[col].notna(), CATBOOST_MISSING_CATEGORY).astype(str)
+    return X
+
+
+def engine_params(engine: str, depth: int, seed: int, settings: Settings,
+                  categorical: Sequence[str] = ()) -> dict[str, Any]:
+    """Engine parameters (the engine's sklearn names) shared by every method: rounds, rate, size, seed, 1 thread,
+    and how categorical columns are declared (XGBoost ``enable_categorical``, CatBoost ``cat_features``)."""
     params: dict[str, Any] = {"n_estimators": settings.n_estimators, "learning_rate": settings.learning_rate}
     params.update(_size_params(engine, depth))
     if engine == "lightgbm":
@@ -215,16 +238,18 @@ def engine_params(engine: str, depth: int, seed: int, settings: Settings) -> dic
         # CatBoost's l2_leaf_reg 3; every method gets lambda_l2=1 on LightGBM.
         params.update(random_state=seed, n_jobs=1, verbose=-1, reg_lambda=1.0)
     elif engine == "xgboost":
-        params.update(random_state=seed, n_jobs=1, tree_method="hist")
+        params.update(random_state=seed, n_jobs=1, tree_method="hist", enable_categorical=True)
     else:
         params.update(random_seed=seed, thread_count=1, verbose=False, allow_writing_files=False)
+        if categorical:
+            params["cat_features"] = list(categorical)
     return params
 
 
 @dataclass
 class Fitted:
     """A trained candidate: ``predict(X)`` -> {variant: probabilities (n, K)}; fit wall time; boosting rounds used
-    for prediction (a count); ``extra``: focal candidates keep the resolved ``alpha`` and the fitted ``model``."""
+    for prediction (a count); ``extra``: the fitted ``model``, and for focal candidates the resolved ``alpha``."""
 
     candidate: Candidate
     predict: Callable[[np.ndarray], dict[str, np.ndarray]]
@@ -238,10 +263,12 @@ def _binary_full(proba: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 - proba, proba]) if proba.ndim == 1 else proba
 
 
-def fit_candidate(engine: str, cand: Candidate, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                  n_classes: int, seed: int, settings: Settings) -> Fitted:
-    """Train one candidate on (X, y) with early stopping on (X_val, y_val) by the method's own metric."""
-    params = engine_params(engine, cand.depth, seed, settings)
+def fit_candidate(engine: str, cand: Candidate, X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame,
+                  y_val: np.ndarray, n_classes: int, seed: int, settings: Settings,
+                  categorical: Sequence[str] = ()) -> Fitted:
+    """Train one candidate on (X, y) with early stopping on (X_val, y_val) by the method's own metric; ``X`` and
+    ``X_val`` come from :func:`engine_frame`."""
+    params = engine_params(engine, cand.depth, seed, settings, categorical)
     if engine == "catboost":
         params.update(settings.catboost_leaf_params(n_classes))
     w = w_val = None
@@ -253,8 +280,8 @@ def fit_candidate(engine: str, cand: Candidate, X: np.ndarray, y: np.ndarray, X_
     return _fit_builtin(engine, cand, params, X, y, w, X_val, y_val, w_val, n_classes, settings)
 
 
-def _fit_builtin(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
-                 w: np.ndarray | None, X_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray | None,
+def _fit_builtin(engine: str, cand: Candidate, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
+                 w: np.ndarray | None, X_val: pd.DataFrame, y_val: np.ndarray, w_val: np.ndarray | None,
                  n_classes: int, settings: Settings) -> Fitted:
     es = settings.early_stopping_rounds
     t0 = time.perf_counter()
@@ -283,18 +310,20 @@ def _fit_builtin(engine: str, cand: Candidate, params: dict[str, Any], X: np.nda
 
         model = cb.CatBoostClassifier(**params, loss_function="Logloss" if n_classes == 2 else "MultiClass",
                                       early_stopping_rounds=es)
-        model.fit(X, y, sample_weight=w, eval_set=cb.Pool(X_val, y_val, weight=w_val), use_best_model=True)
+        model.fit(X, y, sample_weight=w, eval_set=cb.Pool(X_val, y_val, weight=w_val,
+                                                          cat_features=params.get("cat_features")),
+                  use_best_model=True)
         n_rounds = int(model.get_best_iteration()) + 1
     fit_time = time.perf_counter() - t0
 
-    def predict(X_new: np.ndarray) -> dict[str, np.ndarray]:
+    def predict(X_new: pd.DataFrame) -> dict[str, np.ndarray]:
         return {"native": _binary_full(model.predict_proba(X_new))}
 
-    return Fitted(cand, predict, fit_time, n_rounds)
+    return Fitted(cand, predict, fit_time, n_rounds, {"model": model})
 
 
-def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarray, y: np.ndarray,
-               X_val: np.ndarray, y_val: np.ndarray, n_classes: int, settings: Settings) -> Fitted:
+def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
+               X_val: pd.DataFrame, y_val: np.ndarray, n_classes: int, settings: Settings) -> Fitted:
     cls = _adapter(engine)
     alpha = cand.alpha
     if alpha == "none":
@@ -313,7 +342,7 @@ def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: np.ndarr
     # (LightGBM included, unlike LGBMClassifier's 1-based count), so the rounds used are that plus one.
     n_rounds = int(clf.best_iteration_) + 1
 
-    def predict(X_new: np.ndarray) -> dict[str, np.ndarray]:
+    def predict(X_new: pd.DataFrame) -> dict[str, np.ndarray]:
         raw = clf.decision_function(X_new)
         return {
             "calibrated": clf.loss_.predict_proba(raw, calibrate=True),

@@ -20,18 +20,21 @@ from typing import Any
 import numpy as np
 
 from .datasets import Dataset, DatasetSpec
-from .methods import ENGINES, FOCAL_METHODS, METHODS, Settings, candidates, fit_candidate, skip_reason
+from .methods import ENGINES, FOCAL_METHODS, METHODS, Settings, candidates, engine_frame, fit_candidate, skip_reason
 from .metrics import evaluate, pr_auc
 
-__all__ = ["Protocol", "Task", "TaskResult", "make_tasks", "run_task", "run_tasks"]
+__all__ = ["EtaEstimator", "Protocol", "Task", "TaskResult", "make_tasks", "prior_cost", "run_task", "run_tasks",
+           "task_key"]
 
 
 @dataclass(frozen=True)
 class Protocol:
     """Cross-validation design of a run."""
 
-    n_splits: int = 3
-    n_repeats: int = 2
+    # 5 x 2-fold (Dietterich 1998; Nadeau & Bengio 2003 correct its variance): 10 paired folds per comparison, each
+    # test fold half of the data, so rare classes keep enough test rows.
+    n_splits: int = 2
+    n_repeats: int = 5
     seed: int = 0
     val_fraction: float = 0.25
 
@@ -58,6 +61,7 @@ class Task:
     settings: Settings
     keep_predictions: bool = False
     cost: float = 0.0
+    n_classes: int = 2
 
 
 @dataclass
@@ -79,7 +83,7 @@ def method_key(method: str, probabilities: str) -> str:
 
 def make_tasks(specs: list[DatasetSpec], data: dict[str, Dataset], engines: tuple[str, ...],
                methods: tuple[str, ...], protocol: Protocol, settings: Settings) -> list[Task]:
-    """All (dataset, engine, repeat, fold) tasks, the most expensive first (better packing on the pool)."""
+    """All (dataset, engine, repeat, fold) tasks, round by round (see below)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     for engine in engines:
@@ -103,12 +107,72 @@ def make_tasks(specs: list[DatasetSpec], data: dict[str, Dataset], engines: tupl
         for i, (tr, te) in enumerate(rskf.split(ds.X, ds.y)):
             repeat, fold = divmod(i, protocol.n_splits)
             for engine in engines:
-                # rough relative cost, used only to order the queue
-                cost = len(tr) * (k if k > 2 else 1) * ds.X.shape[1] ** 0.5 * (2.0 if engine == "catboost" else 1.0)
                 tasks.append(Task(spec, engine, methods, repeat, fold, tr, te, protocol, settings,
-                                  keep_predictions=(repeat == 0), cost=cost))
-    tasks.sort(key=lambda t: -t.cost)
+                                  keep_predictions=(repeat == 0),
+                                  cost=prior_cost(len(tr), ds.X.shape[1], k, engine), n_classes=k))
+    # Round by round (every dataset x engine of repeat 0 fold 0 first, ...): the first rounds measure what every
+    # (dataset, engine) costs, which is what the ETA extrapolates from; inside a round the most expensive first.
+    tasks.sort(key=lambda t: (t.repeat, t.fold, -t.cost))
     return tasks
+
+
+def prior_cost(n_train: int, n_features: int, n_classes: int, engine: str) -> float:
+    """A task's relative cost before anything is measured (orders the queue; the ETA's fallback): rows x
+    sqrt(features), x K for multiclass, x 2 for CatBoost, x 5 more for CatBoost's per-object multiclass objective."""
+    cost = n_train * n_features**0.5 * (n_classes if n_classes > 2 else 1)
+    if engine == "catboost":
+        cost *= 10.0 if n_classes > 2 else 2.0
+    return float(cost)
+
+
+class EtaEstimator:
+    """Remaining wall time of a run, from measured task times.
+
+    A pending task is expected to take the mean measured time of the finished tasks of its (dataset, engine); for a
+    (dataset, engine) with none finished yet, its :func:`prior_cost` times the seconds per unit of cost measured on
+    finished tasks of the same engine and task type (binary / multiclass), else of any task, else
+    ``seconds_per_cost``. The sum is divided by the number of workers. Tasks run round by round (see
+    :func:`make_tasks`), so after the first round every (dataset, engine) has a measurement.
+    """
+
+    def __init__(self, tasks: list[Task], jobs: int, seconds_per_cost: float = 2e-5) -> None:
+        self.jobs = max(1, jobs)
+        self.seconds_per_cost = seconds_per_cost
+        self.pending: dict[tuple[str, str, int, int], Task] = {task_key(t): t for t in tasks}
+        self.done_seconds: dict[tuple[str, str], list[float]] = {}
+        self.rate_sums: dict[tuple[str, bool], list[float]] = {}  # (engine, multiclass) -> [seconds, cost]
+
+    def done(self, key: tuple[str, str, int, int], seconds: float) -> None:
+        """Record a finished task (its ``TaskResult.task_key`` and measured seconds)."""
+        task = self.pending.pop(key, None)
+        if task is None:
+            return
+        self.done_seconds.setdefault((key[0], key[1]), []).append(seconds)
+        for group in ((task.engine, task.n_classes > 2), ("*", False)):
+            sums = self.rate_sums.setdefault(group, [0.0, 0.0])
+            sums[0] += seconds
+            sums[1] += task.cost
+
+    def _rate(self, task: Task) -> float:
+        for group in ((task.engine, task.n_classes > 2), ("*", False)):
+            sums = self.rate_sums.get(group)
+            if sums and sums[1] > 0:
+                return sums[0] / sums[1]
+        return self.seconds_per_cost
+
+    def expected_seconds(self, task: Task) -> float:
+        measured = self.done_seconds.get((task.spec.name, task.engine))
+        if measured:
+            return float(np.mean(measured))
+        return task.cost * self._rate(task)
+
+    def remaining(self) -> float:
+        """Estimated seconds until the last pending task finishes."""
+        return sum(self.expected_seconds(t) for t in self.pending.values()) / self.jobs
+
+
+def task_key(task: Task) -> tuple[str, str, int, int]:
+    return (task.spec.name, task.engine, task.repeat, task.fold)
 
 
 def _primary(pred: dict[str, np.ndarray]) -> np.ndarray:
@@ -121,13 +185,13 @@ def run_task(task: Task) -> TaskResult:
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
     ds = task.spec.build()
-    X, y = ds.X, ds.y
+    X, y = engine_frame(ds.X, ds.categorical, task.engine), ds.y
     k = ds.n_classes
     seed = task.protocol.seed + 1000 * task.repeat + task.fold
     fit_idx, val_idx = train_test_split(task.train_idx, test_size=task.protocol.val_fraction,
                                         stratify=y[task.train_idx], random_state=seed)
-    X_fit, y_fit, X_val, y_val = X[fit_idx], y[fit_idx], X[val_idx], y[val_idx]
-    X_test, y_test = X[task.test_idx], y[task.test_idx]
+    X_fit, y_fit, X_val, y_val = X.iloc[fit_idx], y[fit_idx], X.iloc[val_idx], y[val_idx]
+    X_test, y_test = X.iloc[task.test_idx], y[task.test_idx]
     counts_test = np.bincount(y_test, minlength=k)
     rows: list[dict[str, Any]] = []
     predictions: dict[str, np.ndarray] = {}
@@ -141,7 +205,8 @@ def run_task(task: Task) -> TaskResult:
         try:
             best, best_score, tune_time = None, -np.inf, 0.0
             for cand in candidates(method, k, task.settings):
-                fitted = fit_candidate(task.engine, cand, X_fit, y_fit, X_val, y_val, k, seed, task.settings)
+                fitted = fit_candidate(task.engine, cand, X_fit, y_fit, X_val, y_val, k, seed, task.settings,
+                                       ds.categorical)
                 tune_time += fitted.fit_time
                 val_pred = fitted.predict(X_val)
                 score = pr_auc(y_val, _primary(val_pred))
@@ -155,7 +220,8 @@ def run_task(task: Task) -> TaskResult:
 
                     threshold = best_f1_threshold(y_val, best_val[variant][:, 1])
                 row = {
-                    "dataset": ds.name, "engine": task.engine, "method": method, "probabilities": variant,
+                    "dataset": ds.name, "task": ds.task, "kind": ds.kind, "engine": task.engine, "method": method,
+                    "probabilities": variant,
                     "repeat": task.repeat, "fold": task.fold,
                 }
                 row.update(evaluate(y_test, proba, threshold))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .datasets import Dataset, DatasetSpec
 from .methods import ENGINES, METHODS, Settings
-from .protocol import Protocol, TaskResult, make_tasks, method_key, run_tasks
+from .protocol import EtaEstimator, Protocol, Task, TaskResult, make_tasks, method_key, run_tasks
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -32,9 +32,9 @@ METHOD_TEXT = {
                         "n_negative/n_positive of the training split, like scale_pos_weight; multiclass: balanced, "
                         "n/(K n_k)); the validation split carries the same class weights, so early stopping watches "
                         "the weighted log loss; candidates: the tree-size grid",
-    "focal_tuned": "focal loss (library defaults: hessian safeguard, calibrated probabilities), (gamma, alpha) "
-                   "chosen from a small grid at the fixed default tree size; multiclass alpha is None or balanced "
-                   "class weights n/(K n_k)",
+    "focal_tuned": "focal loss (library defaults: alpha=None, hessian safeguard, calibrated probabilities), gamma "
+                   "chosen on the inner validation split from a grid that includes gamma=0 (the log loss itself), "
+                   "at the fixed default tree size",
     "focal_retinanet": "focal loss at RetinaNet's setting gamma=2, alpha=0.25 (binary, alpha weighs the positive "
                        "class; for multiclass alpha=None, since a scalar alpha is undefined there; the library's own "
                        "default is alpha=None), not tuned; it spends the same budget on the tree-size grid as the "
@@ -66,15 +66,22 @@ class RunConfig:
 
     @property
     def folder(self) -> Path:
-        return self.out_dir if self.out_dir is not None else self.results_root / self.name
+        """``out_dir`` (a previous run's files there are replaced: the user named the folder), else
+        ``results_root / name``, or ``name-2``, ``name-3``, ... when a run already lives there (never replaced)."""
+        if self.out_dir is not None:
+            return self.out_dir
+        folder, i = self.results_root / self.name, 1
+        while (folder / "results.csv").exists() or (folder / "run.json").exists():
+            i += 1
+            folder = self.results_root / f"{self.name}-{i}"
+        return folder
 
 
 def quick_config(**overrides: Any) -> tuple[Protocol, Settings]:
     """The ``--quick`` protocol and settings: fewer rounds, two candidates per method, 3 folds x 1 repeat."""
     protocol = Protocol(n_splits=3, n_repeats=1, seed=0)
     settings = Settings(n_estimators=60, learning_rate=0.2, early_stopping_rounds=10, budget=2, sizes=(2, 4),
-                        default_size=3, focal_grid_binary=((2.0, 0.25), (1.0, 0.75)),
-                        focal_grid_multiclass=((2.0, "none"), (1.0, "balanced")), **overrides)
+                        default_size=3, focal_gammas=(0.0, 2.0), **overrides)
     return protocol, settings
 
 
@@ -95,7 +102,7 @@ def _clean(folder: Path) -> None:
     for name in RESULT_FILES:
         (folder / name).unlink(missing_ok=True)
     for png in folder.glob("*.png"):
-        if png.name.startswith(("pr_", "reliability_", "diff_")):
+        if png.name.startswith(("pr_", "reliability_", "diff_", "cd_")):
             png.unlink()
 
 
@@ -110,12 +117,10 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def progress_line(done: int, total: int, elapsed: float, res: TaskResult) -> str:
+def progress_line(done: int, total: int, elapsed: float, res: TaskResult, eta: float) -> str:
     """The plain progress line of one finished task (non-terminal output), e.g.
-    ``bench 12/48 tasks, 41 s elapsed, eta 2 min: synth/lightgbm repeat 0 fold 1 (3.2 s)``; the ETA assumes the
-    remaining tasks take the mean time of the finished ones (tasks run the most expensive first, so early ETAs err
-    high)."""
-    eta = elapsed / done * (total - done) if done else float("nan")
+    ``bench 12/48 tasks, 41 s elapsed, eta 2 min: synth/lightgbm repeat 0 fold 1 (3.2 s)``; ``eta`` comes from
+    :class:`~focal_boost.bench.protocol.EtaEstimator` (measured task times per dataset and engine)."""
     d, e, r, f = res.task_key
     failed = f", {len(res.errors)} FAILED" if res.errors else ""
     return (f"bench {done}/{total} tasks, {format_duration(elapsed)} elapsed, eta {format_duration(eta)}: "
@@ -129,8 +134,10 @@ class TaskProgress:
     Use as a context manager; call :meth:`done` per finished task. ``clock`` is the time source (seconds).
     """
 
-    def __init__(self, console: Console, total: int, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.console, self.total, self.clock = console, total, clock
+    def __init__(self, console: Console, tasks: list[Task], jobs: int,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.console, self.total, self.clock = console, len(tasks), clock
+        self.eta = EtaEstimator(tasks, jobs)
         self.n_done = 0
         self.plain = not console.is_terminal
         self._progress: Any = None
@@ -138,8 +145,10 @@ class TaskProgress:
 
     def __enter__(self) -> TaskProgress:
         self._start = self.clock()
+        self.history: list[dict[str, float]] = []
         if self.plain:
-            self._write(f"bench: {self.total} tasks (dataset x engine x repeat x fold; every method inside a task)")
+            self._write(f"bench: {self.total} tasks (dataset x engine x repeat x fold; every method inside a task), "
+                        f"first estimate {format_duration(self.eta.remaining())}")
             return self
         from rich.progress import (
             BarColumn,
@@ -147,23 +156,27 @@ class TaskProgress:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         columns = [TextColumn("[bold]bench[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}")]
+                   TimeElapsedColumn(), TextColumn("eta {task.fields[eta]}"), TextColumn("{task.description}")]
         self._progress = Progress(*columns, console=self.console, transient=False)
         self._progress.__enter__()
-        self._bar = self._progress.add_task("", total=self.total)
+        self._bar = self._progress.add_task("", total=self.total, eta=format_duration(self.eta.remaining()))
         return self
 
     def done(self, res: TaskResult) -> None:
         self.n_done += 1
+        self.eta.done(res.task_key, res.seconds)
+        eta = self.eta.remaining()
+        elapsed = self.clock() - self._start
+        self.history.append({"done": self.n_done, "elapsed_s": round(elapsed, 2), "eta_s": round(eta, 2)})
         if self.plain:
-            self._write(progress_line(self.n_done, self.total, self.clock() - self._start, res))
+            self._write(progress_line(self.n_done, self.total, elapsed, res, eta))
             return
         d, e, r, f = res.task_key
-        self._progress.update(self._bar, advance=1, description=f"{d}/{e} repeat {r} fold {f} ({res.seconds:.1f}s)")
+        self._progress.update(self._bar, advance=1, eta=format_duration(eta),
+                              description=f"{d}/{e} repeat {r} fold {f} ({res.seconds:.1f}s)")
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -187,19 +200,21 @@ def run_benchmark(config: RunConfig, console: Console | None = None) -> tuple[Pa
     t_start = time.perf_counter()
     folder = config.folder
     folder.mkdir(parents=True, exist_ok=True)
+    console.print(f"Results go to {folder}", highlight=False, soft_wrap=True)
     _clean(folder)
     data: dict[str, Dataset] = {spec.name: spec.build() for spec in config.datasets}
     if len(data) != len(config.datasets):
         raise ValueError(f"dataset names must be unique, got {[s.name for s in config.datasets]}")
     tasks = make_tasks(config.datasets, data, config.engines, config.methods, config.protocol, config.settings)
     results: list[TaskResult] = []
-    with TaskProgress(console, len(tasks)) as progress:
+    with TaskProgress(console, tasks, config.jobs) as progress:
 
         def done(res: TaskResult) -> None:
             results.append(res)
             progress.done(res)
 
         run_tasks(tasks, config.jobs, done)
+    eta_history = progress.history
 
     df = _results_frame(results, config)
     df.to_csv(folder / "results.csv", index=False)
@@ -243,24 +258,52 @@ def run_benchmark(config: RunConfig, console: Console | None = None) -> tuple[Pa
             "engine threads: 1 per fit; tasks (dataset x engine x fold, all methods inside) run in "
             f"{config.jobs} worker processes, so fit times include contention between workers",
         ],
+        "eta": eta_check(eta_history),
         "skipped": [{"dataset": d, "engine": e, "method": m, "reason": r} for (d, e, m), r in skipped.items()],
         "errors": errors,
         "figures": figures,
     }
-    from .report import headline_markdown, render_markdown
+    from .report import cd_diagrams, headline_markdown, render_markdown
+
+    cds = cd_diagrams(df, folder if config.plots else None) if len(df) else []
+    meta["figures"] = [c["figure"] for c in cds if c["figure"]] + figures
 
     (folder / "run.json").write_text(json.dumps(meta, indent=2, default=str))
-    (folder / "report.md").write_text(render_markdown(df, meta, figures))
+    (folder / "report.md").write_text(render_markdown(df, meta, figures, cds=cds))
     if len(df):
         (folder / "headline.md").write_text(headline_markdown(df) + "\n")
     print_summary(df, meta, folder, console)
     return folder, df, meta
 
 
+def eta_check(history: list[dict[str, float]]) -> dict[str, Any]:
+    """How the progress ETA compared with the truth: at the first line after 10% (and 25%, 50%) of the tasks, the
+    estimated remaining time and the remaining time the run then took (``history``: one entry per finished task,
+    ``done``, ``elapsed_s`` and ``eta_s``, in order)."""
+    if not history:
+        return {"checkpoints": []}
+    tasks_wall_s = history[-1]["elapsed_s"]
+    out: dict[str, Any] = {"tasks_wall_s": tasks_wall_s, "checkpoints": []}
+    total = history[-1]["done"]
+    for share in (0.1, 0.25, 0.5):
+        line = next((h for h in history if h["done"] >= share * total), None)
+        if line is None:
+            continue
+        truth = tasks_wall_s - line["elapsed_s"]
+        out["checkpoints"].append({"after_share": share, "done": line["done"], "eta_s": line["eta_s"],
+                                   "true_remaining_s": round(truth, 1),
+                                   "ratio": round(line["eta_s"] / truth, 3) if truth > 0 else None})
+    return out
+
+
 def _dataset_meta(ds: Dataset) -> dict[str, Any]:
     meta: dict[str, Any] = {"n_rows": len(ds.y), "n_features": int(ds.X.shape[1]),
                             "class_counts": ", ".join(str(int(c)) for c in ds.class_counts()),
+                            "minority_rate": round(ds.minority_rate(), 4), "task": ds.task, "kind": ds.kind,
+                            "categorical": list(ds.categorical), "dropped": dict(ds.dropped),
                             "description": ds.description}
+    if ds.source is not None:
+        meta["source"] = dict(ds.source)
     positive = ds.positive_class()
     if positive is not None:
         meta["positive_class"] = positive["label"]
