@@ -321,7 +321,8 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     the GIL, and on several threads those calls queue for the GIL instead of running. Measured on the 2-core
     development machine (10,000 x 20, K=5, 100 iterations, depth 6; ``benchmarks/speed.py``, CatBoost rows of
     ``benchmarks/results/speed/speed.md``): 5.8 s on 1 thread, 39.1 s with ``thread_count=2``, where even a no-op
-    Python objective took 18.4 s against 1.3 s for builtin MultiClass on 2 threads. Prediction uses CatBoost's
+    Python objective took 18.4 s against 1.3 s for builtin MultiClass on 2 threads; a multiclass fit given more
+    than one thread warns with these figures. Prediction uses CatBoost's
     default threads (or the ``thread_count`` given); binary training (chunked calls, GIL released inside the
     kernel) keeps CatBoost's default.
 
