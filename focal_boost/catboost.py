@@ -475,8 +475,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
             raise column_kind_error(
                 unlisted, "string or categorical", "CatBoost (1.2.10) reads them only when they are listed in "
                 "cat_features (or text_features)", f"List them: {type(self).__name__}(..., cat_features={unlisted!r})")
-        missing = columns_with_missing(X, columns, [name for name in columns.named(STRING, CATEGORICAL)
-                                                    if name in cat_features])
+        missing = columns_with_missing(X, columns, cat_features)
         if missing:
             # catboost 1.2.10 raises "cat_features must be integer or string, ... NaN values should be converted to
             # string" when it meets one: what a missing category is, is the user's to say.

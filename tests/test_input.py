@@ -428,3 +428,14 @@ def test_sparse_entries_not_stored(engine: str) -> None:
     raw = _classifier(engine, "numeric").fit(sp.csr_matrix(X), y).decision_function(sp.csr_matrix(X))
     np.testing.assert_allclose(raw, _classifier(engine, "numeric").fit(meaning, y).decision_function(meaning), rtol=0,
                                atol=1e-12)
+
+
+def test_catboost_integer_cat_feature_with_null_raises() -> None:
+    """An integer-coded cat_features column with a null would reach CatBoost as NaN, which it refuses."""
+    columns, y = _columns("numeric")
+    count = pl.Series([None, *columns["count"][1:].tolist()], dtype=pl.Int64)
+    X = pl.DataFrame({"num": columns["num"], "count": count})
+    with pytest.raises(ValueError, match=r"categorical column\(s\) \['count'\]: they hold missing values"):
+        FocalCatBoostClassifier(n_estimators=2, thread_count=1, cat_features=["count"]).fit(X, y)
+    clf = FocalCatBoostClassifier(n_estimators=2, thread_count=1, cat_features=[1]).fit(X.fill_null(0), y)
+    assert clf.booster_.get_cat_feature_indices() == [1]
