@@ -38,8 +38,6 @@ ENGINES = {
 CATEGORICAL_OPTION = {"lightgbm": {}, "xgboost": {"enable_categorical": True}, "catboost": {"cat_features": ["cat"]}}
 INPUTS = ("numpy", "sparse", "pandas", "pandas_arrow", "polars")
 VARIANTS = ("numeric", "categorical", "nan", "inf")
-# The engines' own classifiers abort (LightGBM, rc 134) or segfault (CatBoost) on these: run them in a subprocess.
-CRASH_PRONE = {("lightgbm", "polars", "categorical"), ("catboost", "polars", "categorical")}
 ARROW_DICTIONARY = pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
 INFINITY = r"X contains infinity in column (?:'num'|0) \(1 value\(s\), the first in row 5\).*infinity is an error"
 
@@ -141,11 +139,39 @@ def check_cell(engine: str, kind: str, variant: str) -> None:
     assert proba.shape == (N, 2) and np.all(np.isfinite(proba))
 
 
-def _run_in_subprocess(*call: str) -> None:
-    code = f"from tests.test_input import check_cell; check_cell{call!r}; print('cell ok')"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "cell ok" in proc.stdout, (
-        f"cell {call} failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+# Every check that would crash the process if focal_boost handed the engine the frame as it is, run together in one
+# subprocess (one interpreter start): each prints its own verdict, so a crash shows which check it was.
+IN_SUBPROCESS = [
+    ("check_cell", ("lightgbm", "polars", "categorical")),
+    ("check_cell", ("catboost", "polars", "categorical")),
+    ("check_missing_category_lightgbm_polars", ()),
+    ("check_other_categories", ("lightgbm", "polars")),
+    ("check_other_categories", ("lightgbm", "polars_enum")),
+]
+_SUBPROCESS_RUNNER = """
+import traceback
+import tests.test_input as t
+for name, args in t.IN_SUBPROCESS:
+    try:
+        getattr(t, name)(*args)
+        print("passed", name, args, flush=True)
+    except BaseException:
+        print("failed", name, args, traceback.format_exc().replace("\\n", " | "), flush=True)
+"""
+
+
+@functools.cache
+def _subprocess_run() -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _SUBPROCESS_RUNNER], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _passed_in_subprocess(name: str, args: tuple) -> None:
+    assert (name, args) in IN_SUBPROCESS
+    proc = _subprocess_run()
+    lines = [line for line in proc.stdout.splitlines() if line.split(" ", 1)[-1].startswith(f"{name} {args}")]
+    assert lines and lines[0].startswith("passed"), (
+        f"{name}{args}: {lines[0] if lines else 'did not finish'} (rc {proc.returncode})\n{proc.stderr[-3000:]}")
 
 
 MATRIX = [(engine, kind, variant) for engine in ENGINES for kind in INPUTS for variant in VARIANTS
@@ -154,8 +180,8 @@ MATRIX = [(engine, kind, variant) for engine in ENGINES for kind in INPUTS for v
 
 @pytest.mark.parametrize(("engine", "kind", "variant"), MATRIX)
 def test_matrix(engine: str, kind: str, variant: str) -> None:
-    if (engine, kind, variant) in CRASH_PRONE:
-        _run_in_subprocess(engine, kind, variant)
+    if ("check_cell", (engine, kind, variant)) in IN_SUBPROCESS:
+        _passed_in_subprocess("check_cell", (engine, kind, variant))
     else:
         check_cell(engine, kind, variant)
 
@@ -266,9 +292,7 @@ def check_missing_category_lightgbm_polars() -> None:
 
 
 def test_missing_category_lightgbm_polars() -> None:
-    code = ("from tests.test_input import check_missing_category_lightgbm_polars as c; c(); print('cell ok')")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "cell ok" in proc.stdout, proc.stderr[-4000:]
+    _passed_in_subprocess("check_missing_category_lightgbm_polars", ())
 
 
 @pytest.mark.parametrize("kind", ["pandas", "pandas_arrow", "polars"])
@@ -284,11 +308,8 @@ def test_catboost_missing_category_raises(kind: str) -> None:
 def test_prediction_frame_with_other_categories(engine: str, kind: str) -> None:
     """A frame built afresh for prediction, holding only some of the categories in another order, gets the raw
     scores of the same rows of the training frame (categories are matched by value, not by code)."""
-    if engine == "lightgbm" and kind.startswith("polars"):
-        code = (f"from tests.test_input import check_other_categories as c; c({engine!r}, {kind!r}); "
-                "print('cell ok')")
-        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0 and "cell ok" in proc.stdout, proc.stderr[-4000:]
+    if ("check_other_categories", (engine, kind)) in IN_SUBPROCESS:
+        _passed_in_subprocess("check_other_categories", (engine, kind))
     else:
         check_other_categories(engine, kind)
 
