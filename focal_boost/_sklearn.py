@@ -27,6 +27,15 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from ._frames import (
+    FrameColumns,
+    check_array_finite,
+    check_frame_finite,
+    engine_frame,
+    frame_library,
+    other_columns_error,
+    read_columns,
+)
 from ._validation import check_alpha
 from .loss import FocalLoss
 
@@ -72,8 +81,9 @@ class EngineFit:
     state: dict[str, Any] = field(default_factory=dict)
 
 
-def _is_dataframe(X: Any) -> bool:
-    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds, for messages (``0``, not ``np.int64(0)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_rounds(value: Any, name: str, allow_none: bool) -> int | None:
@@ -191,19 +201,38 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
 
     # -- validation ------------------------------------------------------------------------------------------------
     def _check_X(self, X: Any, reset: bool) -> Any:
-        """``validate_data``: DataFrames pass through to the engine (their dtypes, categories and column names
-        matter to it) after the name and width checks; anything else becomes a numeric array or a sparse matrix
-        of a format the engine takes, NaN allowed, inf refused."""
-        if _is_dataframe(X):
+        """``validate_data`` and the input contract (README, "input"), every check before any work:
+
+        - pandas and polars DataFrames: names and width checked, column kinds read from the schema, each engine's
+          column rules (``_check_frame_columns``) and the infinity check applied without converting the frame;
+          then the frame in the form the engine takes (``focal_boost._frames.engine_frame``), same column names;
+        - anything else: a numeric array or a sparse matrix of a format the engine takes (``_engine_input``).
+
+        NaN (null) is a missing value; infinity raises the same ``ValueError``, naming the column, for every input.
+        """
+        library = frame_library(X)
+        if library is not None:
             validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] == 0:
                 raise ValueError(f"X must have at least one sample, got shape {X.shape}")
-            return X
-        return self._engine_input(validate_data(self, X, reset=reset, accept_sparse=list(self._sparse_formats) or False,
-                                                dtype="numeric", ensure_all_finite="allow-nan"))
+            columns = read_columns(X, library)
+            other = other_columns_error(X, columns)
+            if other is not None:
+                raise other
+            self._check_frame_columns(X, columns)
+            check_frame_finite(X, columns)
+            return engine_frame(X, columns)
+        X = validate_data(self, X, reset=reset, accept_sparse=list(self._sparse_formats) or False, dtype="numeric",
+                          ensure_all_finite=False)
+        check_array_finite(X, getattr(self, "feature_names_in_", None))
+        return self._engine_input(X)
+
+    def _check_frame_columns(self, X: Any, columns: FrameColumns) -> None:
+        """Raise where the engine does not read a column of this DataFrame as it is: which columns, and the one-line
+        fix (engines override; ``columns`` gives the names and kinds, ``X`` is the frame as the user gave it)."""
 
     def _engine_input(self, X: Any) -> Any:
-        """Validated ``X`` in a form the engine reads (engines override to convert what they cannot)."""
+        """Validated array or sparse ``X`` in a form the engine reads (engines override to convert what they cannot)."""
         return X
 
     def _check_calibrate(self) -> bool:
@@ -284,7 +313,7 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
     def _loss_for(self, classes: np.ndarray) -> tuple[FocalLoss, int | None]:
         """The loss and its task for these classes (sorted labels): binary (None) or softmax (K)."""
         if len(classes) < 2:
-            raise ValueError(f"y has 1 class ({classes[0]!r}): a classifier needs at least 2 classes")
+            raise ValueError(f"y has 1 class ({_plain(classes[0])!r}): a classifier needs at least 2 classes")
         loss = FocalLoss(self.gamma, resolve_alpha(self.alpha, classes), self.hessian)
         softmax = len(classes) > 2 or loss.n_classes is not None
         return loss, (len(classes) if softmax else None)

@@ -33,6 +33,7 @@ it instead of the Python objective.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _catboost_kernels, _kernels
 from ._adapter import LossCallable, TargetCache
+from ._frames import CATEGORICAL, STRING, FrameColumns, column_kind_error, columns_with_missing
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
@@ -271,6 +273,14 @@ _RESERVED = {
     "boost_from_average": "the classifier starts from FocalLoss.init_score",
 }
 _LOGGING = ("verbose", "silent", "logging_level", "verbose_eval")
+# The figures are the CatBoost multiclass rows of benchmarks/results/speed/speed.md (2-core machine, catboost 1.2.10).
+_MULTICLASS_THREADS_WARNING = (
+    "thread_count={threads} (n_jobs) with a multiclass focal objective: catboost 1.2.10 calls a Python multiclass "
+    "objective once per object from each of its threads, and the calls queue for the GIL. Measured on 2 cores "
+    "(10,000 x 20, 5 classes, 100 iterations): thread_count=2 trained 6.7x slower than 1 thread (39.1 s against "
+    "5.8 s). Leave thread_count and n_jobs unset: the classifier then trains multiclass on 1 thread and predicts on "
+    "all cores."
+)
 
 
 class FocalCatBoostClassifier(FocalClassifierBase):
@@ -311,7 +321,8 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     the GIL, and on several threads those calls queue for the GIL instead of running. Measured on the 2-core
     development machine (10,000 x 20, K=5, 100 iterations, depth 6; ``benchmarks/speed.py``, CatBoost rows of
     ``benchmarks/results/speed/speed.md``): 5.8 s on 1 thread, 39.1 s with ``thread_count=2``, where even a no-op
-    Python objective took 18.4 s against 1.3 s for builtin MultiClass on 2 threads. Prediction uses CatBoost's
+    Python objective took 18.4 s against 1.3 s for builtin MultiClass on 2 threads; a multiclass fit given more
+    than one thread warns with these figures. Prediction uses CatBoost's
     default threads (or the ``thread_count`` given); binary training (chunked calls, GIL released inside the
     kernel) keeps CatBoost's default.
 
@@ -383,6 +394,9 @@ class FocalCatBoostClassifier(FocalClassifierBase):
             if params.get("thread_count") is None:
                 # one thread: the per-object Python calls would otherwise queue for the GIL (class docstring)
                 params["thread_count"] = 1
+            elif params["thread_count"] == -1 or params["thread_count"] > 1:
+                warnings.warn(_MULTICLASS_THREADS_WARNING.format(threads=params["thread_count"]), UserWarning,
+                              stacklevel=4)  # at the caller of fit()
         builtin = None if n_classes is not None else builtin_loss_function(fit.loss, params)
         if builtin is not None:
             # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
@@ -451,6 +465,29 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         """The fitted ``catboost.CatBoost`` model: the same object as ``booster_``."""
         check_is_fitted(self)
         return self.booster_
+
+    def _check_frame_columns(self, X: Any, columns: FrameColumns) -> None:
+        cat_features, text_features = (self._listed_columns(option, columns.names)
+                                       for option in ("cat_features", "text_features"))
+        unlisted = [name for name in columns.named(STRING, CATEGORICAL)
+                    if name not in cat_features and name not in text_features]
+        if unlisted:
+            raise column_kind_error(
+                unlisted, "string or categorical", "CatBoost (1.2.10) reads them only when they are listed in "
+                "cat_features (or text_features)", f"List them: {type(self).__name__}(..., cat_features={unlisted!r})")
+        missing = columns_with_missing(X, columns, cat_features)
+        if missing:
+            # catboost 1.2.10 raises "cat_features must be integer or string, ... NaN values should be converted to
+            # string" when it meets one: what a missing category is, is the user's to say.
+            raise column_kind_error(
+                missing, "categorical", "they hold missing values, and CatBoost (1.2.10) takes none in cat_features",
+                f"Make missing a category of its own, e.g. X[{missing!r}] = X[{missing!r}].astype(object)"
+                f".fillna('NA') (polars: X.with_columns(pl.col({missing!r}).fill_null('NA')))")
+
+    def _listed_columns(self, option: str, names: list[Any]) -> list[Any]:
+        """The column names an option such as ``cat_features`` lists (CatBoost takes positions or names)."""
+        listed = self._engine_params.get(option) or ()
+        return [names[f] if isinstance(f, (int, np.integer)) and -len(names) <= f < len(names) else f for f in listed]
 
     def _engine_input(self, X: Any) -> Any:
         import scipy.sparse as sp

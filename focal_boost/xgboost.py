@@ -25,6 +25,7 @@ import xgboost as xgb
 
 from ._adapter import METRIC_NAME, LossCallable, TargetCache, as_raw, equal_values, resolve_n_classes
 from ._adapter import check_loss as _check_loss
+from ._frames import CATEGORICAL, STRING, FrameColumns, column_kind_error
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
@@ -303,6 +304,20 @@ class FocalXGBClassifier(FocalClassifierBase):
                    for name, metrics in evals_result.items()}
         return EngineFit(booster, best, history, init,
                          {"dmatrix": dmatrix_kwargs, "importance_type": fit.settings.extra["importance_type"]})
+
+    def _check_frame_columns(self, X: Any, columns: FrameColumns) -> None:
+        strings = columns.named(STRING)
+        if strings:
+            raise column_kind_error(
+                strings, "string", "XGBoost (3.2) reads categorical features from the 'category' dtype with "
+                "enable_categorical=True and refuses strings", f"Give them that dtype: X[{strings!r}] = "
+                f"X[{strings!r}].astype('category') (polars: X.with_columns(pl.col({strings!r}).cast(pl.Categorical)))"
+                ", and pass enable_categorical=True")
+        categorical = columns.named(CATEGORICAL)
+        if categorical and not self._engine_params.get("enable_categorical", False):
+            raise column_kind_error(
+                categorical, "categorical", "XGBoost (3.2) reads them only with enable_categorical=True",
+                f"Pass it: {type(self).__name__}(..., enable_categorical=True)")
 
     def _predict_raw(self, X: Any) -> np.ndarray:
         dmat = xgb.DMatrix(X, **self._engine_state["dmatrix"])
