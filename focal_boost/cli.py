@@ -217,6 +217,11 @@ def _console() -> Console:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``focal-boost`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # without building the parser, which imports the benchmark (pandas, scikit-learn)
+        from . import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
     if argv[:1] == ["bench"] and "--speed" in argv:
         raise _fail("--speed is gone: the speed benchmark is not part of the package; in a source checkout run "
                     "`make speed` (benchmarks/speed.py)")

@@ -816,7 +816,14 @@ def test_top_level_help_is_plain_text_and_version_prints(capsys, monkeypatch) ->
     text = _help(["--help"], capsys, monkeypatch)
     assert "``" not in text and ":class:" not in text and ".. " not in text
     assert "focal-boost bench" in text and "./focal_boost_results/NAME/" in text
-    assert _help(["--version"], capsys, monkeypatch) == f"focal-boost {focal_boost.__version__}\n"
+    from focal_boost.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"focal-boost {focal_boost.__version__}\n"
+    # the console script answers without importing the benchmark (pandas, scikit-learn, matplotlib)
+    code = "import sys; from focal_boost.cli import main; main(['--version']); print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [f"focal-boost {focal_boost.__version__}", "False"]
 
 
 def test_speed_option_is_refused_with_a_pointer() -> None:
