@@ -67,7 +67,8 @@ class TargetCache:
         reference to it) must be the same object as when the entry was made, so a reused id never hits."""
         entry = self._items.get(key)
         if entry is None or entry[0] is not holder or not self.unchanged(entry[1], (label, weight)):
-            target = self.loss.prepare_target(label, weight, self.n_classes, self.n_labels)
+            target = (self.loss.prepare_target(label, weight, self.n_classes) if self.n_labels is None
+                      else self.loss.prepare_target(label, weight, n_labels=self.n_labels))
             if self.max_rows is not None and self._rows + target.n_samples > self.max_rows:
                 self.clear()
             self._items[key] = (holder, (label, weight), target)

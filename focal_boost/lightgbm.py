@@ -518,6 +518,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
     """
 
     _IMPORTANCE_TYPES = ("split", "gain")
+    _multi_label = True
 
     def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
@@ -555,10 +556,12 @@ class FocalLGBMClassifier(FocalClassifierBase):
         params = dict(fit.settings.params)
         if fit.n_classes is not None:
             params["num_class"] = fit.n_classes
-        train_set = lgb.Dataset(fit.X, label=fit.y, weight=fit.sample_weight)
+        # multi-label: the label matrices go to train() (a LightGBM Dataset label is 1-D)
+        multi = fit.n_labels is not None
+        train_set = lgb.Dataset(fit.X, label=None if multi else fit.y, weight=fit.sample_weight)
         valid_sets, valid_names = [], []
         for i, (x_val, y_val, w_val) in enumerate(fit.evals):
-            valid_sets.append(lgb.Dataset(x_val, label=y_val, weight=w_val, reference=train_set))
+            valid_sets.append(lgb.Dataset(x_val, label=None if multi else y_val, weight=w_val, reference=train_set))
             valid_names.append(f"valid_{i}")
         evals_result: dict[str, Any] = {}
         callbacks: list[Any] = [lgb.record_evaluation(evals_result)]
@@ -566,7 +569,8 @@ class FocalLGBMClassifier(FocalClassifierBase):
         if rounds is not None:
             callbacks.append(_EarlyStoppingOnSet(rounds, valid_names[-1], min_delta=fit.settings.extra["min_delta"]))
         booster, init = _train(fit.loss, params, train_set, fit.settings.n_estimators, valid_sets or None,
-                               {"valid_names": valid_names or None, "callbacks": callbacks})
+                               {"valid_names": valid_names or None, "callbacks": callbacks},
+                               fit.y if multi else None, [y_val for _, y_val, _ in fit.evals] if multi else None)
         # LightGBM's best_iteration is a 1-based count (0 without early stopping); ours is the 0-based index.
         n_used = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         history = {name: {metric: list(values) for metric, values in metrics.items()}

@@ -298,10 +298,11 @@ class FocalXGBClassifier(FocalClassifierBase):
     """
 
     _IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
+    _multi_label = True
 
     def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
-        for refused in ("objective", "base_score", "num_class"):
+        for refused in ("objective", "base_score", "num_class", "num_target"):
             if params.get(refused) is not None:
                 raise ValueError(f"{refused}={params[refused]!r} is not supported by {type(self).__name__}; the "
                                  "focal loss sets it (use gamma, alpha and sample_weight)")
@@ -329,6 +330,8 @@ class FocalXGBClassifier(FocalClassifierBase):
         params = dict(fit.settings.params)
         if fit.n_classes is not None:
             params["num_class"] = fit.n_classes
+        if fit.n_labels is not None:
+            params["num_target"] = fit.n_labels  # multi_strategy as given (xgboost's default: one_output_per_tree)
         dmatrix_kwargs = fit.settings.extra["dmatrix"]
         callbacks = fit.settings.extra["callbacks"]
         dtrain = xgb.DMatrix(fit.X, label=fit.y, weight=fit.sample_weight, **dmatrix_kwargs)
