@@ -391,7 +391,10 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
                 _clear_init_score(ds)
     if init is not None:
         _bake_init_score(booster, init, n_classes)
-    _declare_objective(booster, n_classes, n_labels)
+    if n_labels is None:
+        _declare_objective(booster, n_classes)
+    else:
+        _declare_objective(booster, None, n_labels)
     return booster, init
 
 
