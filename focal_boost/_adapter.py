@@ -21,7 +21,8 @@ def check_loss(loss: Any) -> FocalLoss:
 
 
 def as_raw(preds: Any, keep_float32: bool = False) -> np.ndarray:
-    """Engine predictions as float64 raw scores: ``(n,)`` for binary, ``(n, K)`` for multiclass. With
+    """Engine predictions as float64 raw scores: ``(n,)`` for binary, ``(n, K)`` for multiclass (``(n, L)``
+    multi-label). With
     ``keep_float32`` float32 predictions stay float32 (the kernels read them exactly, no copy)."""
     raw = np.asarray(preds)
     if not (keep_float32 and raw.dtype == np.float32):
@@ -55,8 +56,9 @@ class TargetCache:
 
     def __init__(self, loss: FocalLoss, n_classes: int | None,
                  unchanged: Callable[[tuple[Any, Any], tuple[Any, Any]], bool] = same_objects,
-                 max_rows: int | None = None) -> None:
+                 max_rows: int | None = None, n_labels: int | None = None) -> None:
         self.loss, self.n_classes, self.unchanged, self.max_rows = loss, n_classes, unchanged, max_rows
+        self.n_labels = n_labels
         self._items: dict[Any, tuple[Any, tuple[Any, Any], Target]] = {}
         self._rows = 0
 
@@ -65,7 +67,8 @@ class TargetCache:
         reference to it) must be the same object as when the entry was made, so a reused id never hits."""
         entry = self._items.get(key)
         if entry is None or entry[0] is not holder or not self.unchanged(entry[1], (label, weight)):
-            target = self.loss.prepare_target(label, weight, self.n_classes)
+            target = (self.loss.prepare_target(label, weight, self.n_classes) if self.n_labels is None
+                      else self.loss.prepare_target(label, weight, n_labels=self.n_labels))
             if self.max_rows is not None and self._rows + target.n_samples > self.max_rows:
                 self.clear()
             self._items[key] = (holder, (label, weight), target)
@@ -90,35 +93,41 @@ class TargetCache:
 
 class LossCallable:
     """Base of the objective/metric objects: the :class:`FocalLoss`, its task (``n_classes``: None binary, K
-    softmax; fixed at construction) and a cache of prepared targets (labels and weights validated once per engine
-    container, not every round).
+    softmax; or ``n_labels=L``: multi-label; fixed at construction) and a cache of prepared targets (labels and
+    weights validated once per engine container, not every round).
 
     The cache never travels: pickling (Dask ships these objects to workers) keeps only the loss and the task, and
     each worker builds its own. Engines deep-copy their params (LightGBM 4.7 does, objective included): a deep copy
     shares the loss and starts from a copy of the cache.
     """
 
-    def __init__(self, loss: FocalLoss, n_classes: int | None = None) -> None:
+    def __init__(self, loss: FocalLoss, n_classes: int | None = None, n_labels: int | None = None) -> None:
         self.loss = check_loss(loss)
-        self.task = self.loss.task(n_classes)
+        self.task = self.loss.task(n_classes, n_labels)
         self._cache = self._new_cache()
 
     @property
     def n_classes(self) -> int | None:
         return self.task.n_classes
 
+    @property
+    def n_labels(self) -> int | None:
+        return self.task.n_labels
+
     def _new_cache(self) -> TargetCache:
-        return TargetCache(self.loss, self.task.n_classes)
+        return TargetCache(self.loss, self.task.n_classes, n_labels=self.task.n_labels)
 
     def _check_shape(self, raw: np.ndarray) -> None:
-        k = self.task.n_classes
+        k = self.task.n_classes or self.task.n_labels
         if (raw.ndim != 1) if k is None else (raw.ndim != 2 or raw.shape[1] != k):
             want = "(n_samples,) for the binary loss" if k is None else f"(n_samples, {k})"
             raise ValueError(f"the engine passed raw scores of shape {raw.shape}, expected {want}; give the "
-                             f"objective/metric n_classes=K for a K-class model")
+                             f"objective/metric n_classes=K for a K-class model (n_labels=L for L labels)")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r}, n_classes={self.task.n_classes!r})"
+        size = (f"n_labels={self.task.n_labels!r}" if self.task.n_labels is not None
+                else f"n_classes={self.task.n_classes!r}")
+        return f"{type(self).__name__}({self.loss!r}, {size})"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LossCallable:
         new = copy.copy(self)
@@ -126,11 +135,11 @@ class LossCallable:
         return new
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"loss": self.loss, "n_classes": self.task.n_classes}
+        return {"loss": self.loss, "n_classes": self.task.n_classes, "n_labels": self.task.n_labels}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.loss = state["loss"]
-        self.task = self.loss.task(state["n_classes"])
+        self.task = self.loss.task(state["n_classes"], state.get("n_labels"))
         self._cache = self._new_cache()
 
 

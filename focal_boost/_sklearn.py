@@ -7,7 +7,8 @@ supplies four things:
 
 - ``_engine_settings()``: its parameters checked and translated (:class:`EngineSettings`);
 - ``_fit_engine(fit)``: train on a validated :class:`FitData` and return a :class:`EngineFit`;
-- ``_predict_raw(X)``: raw scores of validated ``X`` (init score included), ``(n,)`` binary or ``(n, K)``;
+- ``_predict_raw(X)``: raw scores of validated ``X`` (init score included), ``(n,)`` binary, ``(n, K)`` softmax or
+  ``(n, L)`` multi-label;
 - ``_engine_importances()``: ``feature_importances_`` as the engine computes them.
 
 No engine is imported here.
@@ -22,9 +23,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from ._frames import (
@@ -41,7 +43,7 @@ from .loss import FocalLoss
 
 _FOCAL_PARAMS = ("gamma", "alpha", "hessian", "calibrate")
 # Attributes a fit sets besides the trailing-underscore ones; removed, with those, when a fit fails.
-_PRIVATE_FIT_STATE = ("_softmax", "_engine_state")
+_PRIVATE_FIT_STATE = ("_softmax", "_engine_state", "_label_dtype")
 
 
 @dataclass
@@ -56,9 +58,9 @@ class EngineSettings:
 
 @dataclass
 class FitData:
-    """What ``_fit_engine`` trains on: validated X (array, sparse matrix or DataFrame), labels encoded 0..K-1,
-    checked weights (None when not given), eval sets in the same form, the loss and its task (``n_classes``: None
-    binary, K softmax)."""
+    """What ``_fit_engine`` trains on: validated X (array, sparse matrix or DataFrame), labels encoded 0..K-1 (or the
+    0/1 label matrix (n, L), float64, for the multi-label task), checked weights (None when not given), eval sets in
+    the same form, the loss and its task (``n_classes``: None binary, K softmax; ``n_labels``: L multi-label)."""
 
     X: Any
     y: np.ndarray
@@ -67,6 +69,7 @@ class FitData:
     loss: FocalLoss
     n_classes: int | None
     settings: EngineSettings
+    n_labels: int | None = None
 
 
 @dataclass
@@ -133,6 +136,26 @@ def resolve_alpha(alpha: Any, classes: np.ndarray) -> float | tuple[float, ...] 
     return checked
 
 
+def resolve_multilabel_alpha(alpha: Any, n_labels: int) -> float | tuple[float, ...] | None:
+    """The FocalLoss alpha of the multi-label task over ``n_labels`` labels: ``None`` (every label's positives and
+    negatives weigh 1), a float in (0, 1) (the weight of every label's positives; negatives ``1 - alpha``), or a
+    sequence of one such float per label (columns of y)."""
+    if isinstance(alpha, Mapping):
+        raise ValueError(f"alpha as a mapping names classes; a multi-label y takes None, a float in (0, 1) or one "
+                         f"float per label ({n_labels} labels), got alpha={alpha!r}")
+    checked = check_alpha(alpha)
+    FocalLoss(2.0, checked).task(n_labels=n_labels)  # one weight in (0, 1) per label
+    return checked
+
+
+def _is_label_matrix(y: Any) -> bool:
+    """Whether ``y`` has the 2-D form of a multi-label target (a column vector (n, 1) is not: it is raveled)."""
+    if sp.issparse(y):
+        return True
+    shape = np.shape(y) if hasattr(y, "shape") else np.shape(np.asarray(y, dtype=object))
+    return len(shape) == 2 and shape[1] != 1
+
+
 class FocalClassifierBase(ClassifierMixin, BaseEstimator):
     """Shared scikit-learn behaviour of the focal classifiers; ``**params`` are engine parameters.
 
@@ -142,7 +165,17 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
     ``(n_samples, n_classes)`` otherwise. Two classes use the binary (sigmoid) loss with a scalar, mapping or
     ``None`` alpha; more classes, or alpha given as a sequence of per-class weights, use softmax.
     A scalar ``alpha`` is the weight of ``classes_[1]``, the positive class (``predict_proba[:, 1]``).
+
+    Multi-label: ``y`` an ``(n_samples, L)`` 0/1 indicator matrix (``type_of_target`` "multilabel-indicator")
+    trains one sigmoid focal term per label; ``alpha`` is then None, one float in (0, 1) for every label's positives
+    or L such floats. ``classes_`` is ``arange(L)`` (the columns, as ``MLPClassifier`` and ``OneVsRestClassifier``
+    expose it) and ``n_classes_`` is L; ``predict_proba`` returns ``(n_samples, L)`` per-label probabilities of the
+    positive class (calibrated per label unless ``calibrate=False``), ``decision_function`` the ``(n_samples, L)``
+    raw scores and ``predict`` the ``(n_samples, L)`` 0/1 matrix (probability above 1/2) in y's dtype.
     """
+
+    # Engines whose classifier trains the multi-label task (the tags say so).
+    _multi_label = False
 
     # Input the engine takes: scipy sparse formats (converted to the first listed), NaN as missing.
     _sparse_formats: tuple[str, ...] = ("csr", "csc")
@@ -184,6 +217,7 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # trees send missing values down a learned branch
         tags.input_tags.sparse = bool(self._sparse_formats)
+        tags.classifier_tags.multi_label = self._multi_label
         return tags
 
     # -- engine hooks ----------------------------------------------------------------------------------------------
@@ -259,10 +293,30 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         return w
 
     def _check_y(self, y: Any, n_rows: int) -> np.ndarray:
+        """Class labels (n,), or for a multi-label target the (n, L) indicator matrix as given (dtype kept)."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if _is_label_matrix(y):
+            return self._check_label_matrix(y, n_rows)
         y_arr = column_or_1d(y, warn=True)
         check_classification_targets(y_arr)
+        if y_arr.shape[0] != n_rows:
+            raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {y_arr.shape[0]}")
+        return y_arr
+
+    def _check_label_matrix(self, y: Any, n_rows: int) -> np.ndarray:
+        kind = type_of_target(y, input_name="y")
+        if kind != "multilabel-indicator":
+            raise ValueError(f"a 2-D y must be a multi-label indicator matrix (0/1, at least 2 columns; "
+                             f"type_of_target 'multilabel-indicator'), got type_of_target(y)={kind!r}")
+        if not self._multi_label:
+            raise ValueError(f"{type(self).__name__} does not support multi-label targets (y of shape "
+                             f"{np.shape(y)})")
+        y_arr = y.toarray() if sp.issparse(y) else np.asarray(y)
+        # type_of_target calls any two integer values an indicator ({0, 2} too)
+        bad = (y_arr != 0) & (y_arr != 1)
+        if np.any(bad):
+            raise ValueError(f"a multi-label indicator matrix y must hold only 0 and 1, got y={y_arr[bad][0]!r}")
         if y_arr.shape[0] != n_rows:
             raise ValueError(f"X and y must have the same number of samples, got {n_rows} and {y_arr.shape[0]}")
         return y_arr
@@ -302,6 +356,9 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
         X = self._check_X(X, reset=True)
         y_arr = self._check_y(y, X.shape[0])
         weight = self._check_weight(sample_weight, X, "sample_weight")
+        if y_arr.ndim == 2:
+            self._fit_multilabel(X, y_arr, weight, eval_set, eval_sample_weight, settings)
+            return
         encoder = LabelEncoder().fit(y_arr)
         loss, n_classes = self._loss_for(encoder.classes_)
         evals = self._check_eval_sets(eval_set, eval_sample_weight, encoder)
@@ -309,6 +366,17 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
             raise ValueError(f"early_stopping_rounds={settings.early_stopping_rounds} needs an eval_set to stop on")
         fitted = self._fit_engine(FitData(X, encoder.transform(y_arr), weight, evals, loss, n_classes, settings))
         self._set_fitted(encoder.classes_, loss, n_classes, fitted)
+
+    def _fit_multilabel(self, X: Any, y: np.ndarray, weight: np.ndarray | None, eval_set: Any,
+                        eval_sample_weight: Any, settings: EngineSettings) -> None:
+        n_labels = y.shape[1]
+        loss = FocalLoss(self.gamma, resolve_multilabel_alpha(self.alpha, n_labels), self.hessian)
+        evals = self._check_eval_sets(eval_set, eval_sample_weight, None, n_labels)
+        if settings.early_stopping_rounds is not None and not evals:
+            raise ValueError(f"early_stopping_rounds={settings.early_stopping_rounds} needs an eval_set to stop on")
+        fitted = self._fit_engine(FitData(X, y.astype(np.float64), weight, evals, loss, None, settings, n_labels))
+        self._set_fitted(np.arange(n_labels), loss, None, fitted)
+        self._label_dtype = y.dtype
 
     def _loss_for(self, classes: np.ndarray) -> tuple[FocalLoss, int | None]:
         """The loss and its task for these classes (sorted labels): binary (None) or softmax (K)."""
@@ -328,9 +396,12 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
                             for name, metrics in fitted.evals_result.items()}
         self.init_score_ = fitted.init_score
         self._engine_state = fitted.state
+        self._label_dtype = None
 
-    def _check_eval_sets(self, eval_set: Any, eval_sample_weight: Any, encoder: LabelEncoder
-                         ) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
+    def _check_eval_sets(self, eval_set: Any, eval_sample_weight: Any, encoder: LabelEncoder | None,
+                         n_labels: int | None = None) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
+        """Eval sets as (X, encoded labels, weight); for a multi-label fit (``n_labels=L``, no encoder) the labels
+        are (n, L) float64 indicator matrices."""
         if eval_set is None:
             if eval_sample_weight is not None:
                 raise ValueError("eval_sample_weight is given but eval_set is not")
@@ -347,28 +418,41 @@ class FocalClassifierBase(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"eval_set[{i}] must be a pair (X_val, y_val), got {type(pair).__name__}")
             x_val = self._check_X(pair[0], reset=False)
             y_val = self._check_y(pair[1], x_val.shape[0])
-            unseen = np.setdiff1d(np.unique(y_val), encoder.classes_)
-            if unseen.size:
-                raise ValueError(f"eval_set[{i}] has labels not seen in y at fit time: {unseen.tolist()!r}")
+            if (y_val.ndim == 2) != (n_labels is not None) or (n_labels is not None and y_val.shape[1] != n_labels):
+                want = f"an (n, {n_labels}) label matrix" if n_labels is not None else "class labels (n,)"
+                raise ValueError(f"eval_set[{i}] must have {want} like y, got y_val of shape {y_val.shape}")
+            if n_labels is None:
+                unseen = np.setdiff1d(np.unique(y_val), encoder.classes_)
+                if unseen.size:
+                    raise ValueError(f"eval_set[{i}] has labels not seen in y at fit time: {unseen.tolist()!r}")
+                y_val = encoder.transform(y_val)
+            else:
+                y_val = y_val.astype(np.float64)
             w = None if eval_sample_weight is None else eval_sample_weight[i]
-            out.append((x_val, encoder.transform(y_val), self._check_weight(w, x_val, f"eval_sample_weight[{i}]")))
+            out.append((x_val, y_val, self._check_weight(w, x_val, f"eval_sample_weight[{i}]")))
         return out
 
     # -- prediction ------------------------------------------------------------------------------------------------
     def decision_function(self, X: Any) -> np.ndarray:
-        """RAW SCORES (logits) including the init score: ``(n_samples,)`` binary, ``(n_samples, K)`` softmax."""
+        """RAW SCORES (logits) including the init score: ``(n_samples,)`` binary, ``(n_samples, K)`` softmax,
+        ``(n_samples, L)`` multi-label."""
         check_is_fitted(self)
         return self._predict_raw(self._check_X(X, reset=False))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``, columns in the order of ``classes_``; calibrated
-        unless ``calibrate=False``."""
+        unless ``calibrate=False``. Multi-label: ``(n_samples, L)``, each label's probability of being present."""
         raw = self.decision_function(X)
-        return self.loss_.predict_proba(raw, calibrate=self._check_calibrate())
+        return self.loss_.predict_proba(raw, calibrate=self._check_calibrate(),
+                                        multi_label=getattr(self, "_label_dtype", None) is not None)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels (from ``classes_``) of the highest probability, shape ``(n_samples,)``."""
+        """Class labels (from ``classes_``) of the highest probability, shape ``(n_samples,)``; multi-label: the
+        ``(n_samples, L)`` 0/1 matrix of labels whose probability is above 1/2, in the dtype of y at fit."""
         proba = self.predict_proba(X)
+        label_dtype = getattr(self, "_label_dtype", None)
+        if label_dtype is not None:
+            return (proba > 0.5).astype(label_dtype)
         return self.classes_[np.argmax(proba, axis=1)]
 
     @property

@@ -59,13 +59,14 @@ def as_float_array(value: Any, name: str, ndim: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
-def check_raw(raw: Any, n_classes: int | None) -> np.ndarray:
-    """Raw scores: shape (n,) for binary (``n_classes is None``), (n, K) for multiclass; all finite."""
+def check_raw(raw: Any, n_classes: int | None, task_name: str = "multiclass") -> np.ndarray:
+    """Raw scores: shape (n,) for binary (``n_classes is None``), (n, K) for multiclass (or (n, L) for the
+    multi-label task, ``task_name="multi-label"``); all finite."""
     arr = as_float_array(raw, "raw", (1, 2))
     if n_classes is None and arr.ndim != 1:
         raise ValueError(f"raw must be 1-D (n_samples,) for binary focal loss, got shape {arr.shape}")
     if n_classes is not None and (arr.ndim != 2 or arr.shape[1] != n_classes):
-        raise ValueError(f"raw must have shape (n_samples, {n_classes}) for multiclass focal loss, got {arr.shape}")
+        raise ValueError(f"raw must have shape (n_samples, {n_classes}) for {task_name} focal loss, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].ravel()[0]
         raise ValueError(f"raw must be finite, got a value raw={float(bad)!r}")
@@ -82,6 +83,22 @@ def check_binary_labels(y: Any) -> tuple[np.ndarray, bool]:
         raise ValueError(f"y must lie in [0, 1] for binary focal loss, got y={float(arr[outside][0])!r}")
     hard = bool(np.all((arr == 0) | (arr == 1)))
     return arr, hard
+
+
+def check_multilabel_labels(y: Any, n_labels: int) -> tuple[np.ndarray, bool]:
+    """A label matrix (n, L) in [0, 1] (soft labels allowed). Returns the float64 array (C order) and whether every
+    label is exactly 0 or 1."""
+    arr = as_float_array(y, "y", (2,))
+    if arr.shape[1] != n_labels:
+        raise ValueError(f"y must have shape (n_samples, {n_labels}) for multi-label focal loss over {n_labels} "
+                         f"labels, got shape {arr.shape}")
+    if np.any(np.isnan(arr)):
+        raise ValueError("y must not contain NaN, got y=nan")
+    outside = (arr < 0) | (arr > 1)
+    if np.any(outside):
+        raise ValueError(f"y must lie in [0, 1] for multi-label focal loss, got y={float(arr[outside][0])!r}")
+    hard = bool(np.all((arr == 0) | (arr == 1)))
+    return np.ascontiguousarray(arr), hard
 
 
 def check_multiclass_labels(y: Any, n_classes: int) -> np.ndarray:

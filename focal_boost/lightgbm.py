@@ -12,6 +12,11 @@ reshapes, attaches weights and works around LightGBM 4.x behaviours:
   no per-row n x K init score on the Datasets) and then adds it to the leaves of the first iteration's tree(s), so
   the returned ``lightgbm.Booster`` predicts the full raw score on its own, also after ``save_model`` and a reload
   in a process that has never imported focal_boost.
+- a Dataset label is 1-D (LightGBM 4.7 refuses a 2-D one), while the multi-label task needs an ``(n, L)`` label
+  matrix: :func:`train` takes the matrices as ``label_matrix`` / ``valid_label_matrices`` (the Datasets carry
+  none) and registers the validated targets with the objective and metric, which look them up by Dataset. With
+  ``num_class=L`` and a custom objective LightGBM grows L trees per iteration from ``(n, L)`` gradients; the saved
+  model declares ``multiclassova num_class:L sigmoid:1``, whose plain ``predict()`` is the sigmoid of each raw score.
 """
 
 from __future__ import annotations
@@ -53,20 +58,58 @@ class _LightGBMCallable(LossCallable):
         self.offset = state.get("offset")
 
     def _new_cache(self) -> TargetCache:
-        return TargetCache(self.loss, self.task.n_classes, _same_or_equal)
+        return TargetCache(self.loss, self.task.n_classes, _same_or_equal, n_labels=self.task.n_labels)
+
+    def add_label_matrix(self, dataset: lgb.Dataset, label_matrix: Any) -> Target:
+        """Multi-label only: validate the ``(n, L)`` label matrix of ``dataset`` (with the Dataset's weights) once
+        and keep it for this Dataset; :func:`train` does this for its Datasets. Returns the prepared target."""
+        if self.task.n_labels is None:
+            raise ValueError("label_matrix is for the multi-label task (n_labels=L); binary and multiclass labels "
+                             "are the Dataset's own")
+        label, weight = _label_weight(dataset)
+        # LightGBM 4.7 gives a constructed Dataset without a label an all-zero one
+        if label is not None and (not _constructed(dataset) or np.any(np.asarray(label) != 0)):
+            raise ValueError("a multi-label Dataset must not have a label of its own (its labels are the "
+                             "label_matrix), got a Dataset with label set")
+        weight = _as_stored(weight)
+        target = self.loss.prepare_target(label_matrix, weight, n_labels=self.task.n_labels)
+        rows = dataset.num_data() if _constructed(dataset) else (
+            np.shape(dataset.data)[0] if hasattr(dataset.data, "shape") else None)
+        if rows is not None and rows != target.n_samples:
+            raise ValueError(f"label_matrix has {target.n_samples} rows but the Dataset has {rows}")
+        self._cache.put(id(dataset), None, weight, target, holder=dataset)
+        return target
 
     def _target(self, dataset: lgb.Dataset) -> Target:
+        if self.task.n_labels is not None:
+            return self._label_matrix_target(dataset)
         label = dataset.get_label()
         if label is None:
             raise ValueError("the LightGBM Dataset has no label; focal loss needs labels")
         return self._cache.get(id(dataset), label, dataset.get_weight(), holder=dataset)
+
+    def _label_matrix_target(self, dataset: lgb.Dataset) -> Target:
+        entry = self._cache._items.get(id(dataset))
+        if entry is None or entry[0] is not dataset:
+            raise ValueError("no label matrix for this Dataset: a multi-label objective/metric gets each Dataset's "
+                             "(n, L) labels from add_label_matrix (focal_boost.lightgbm.train's label_matrix / "
+                             "valid_label_matrices)")
+        weight, now = entry[1][1], dataset.get_weight()
+        if (weight is None) != (now is None) or (weight is not None and not np.array_equal(weight, now)):
+            raise ValueError("the Dataset's weights changed after its label matrix was added; add it again")
+        if dataset.num_data() != entry[2].n_samples:
+            raise ValueError(f"the label matrix has {entry[2].n_samples} rows but the Dataset has "
+                             f"{dataset.num_data()}")
+        return entry[2]
 
 
 class FocalLGBMObjective(_LightGBMCallable):
     """Focal objective for ``params["objective"]`` of ``lightgbm.train``: ``(preds, train_data) -> (grad, hess)``.
 
     ``preds`` are RAW SCORES, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (LightGBM 4.7 passes
-    a 2-D array when ``num_class > 1``; give ``n_classes=K``); ``grad`` and ``hess`` have the same shape, in float32
+    a 2-D array when ``num_class > 1``; give ``n_classes=K``), or ``(n_samples, L)`` for multi-label (``num_class=L``
+    and ``n_labels=L``; each Dataset's label matrix given by :meth:`add_label_matrix`); ``grad`` and ``hess`` have
+    the same shape, in float32
     (LightGBM stores gradients as float32 and would otherwise convert a float64 copy every round). The Dataset's
     weights are applied here because LightGBM does not weight custom gradients. Labels and weights are validated
     once per Dataset rather than every round. Picklable; the cache is not pickled.
@@ -102,16 +145,17 @@ class FocalLGBMMetric(_LightGBMCallable):
         return METRIC_NAME, self._target(eval_data).eval(raw), False
 
 
-def objective(loss: FocalLoss, n_classes: int | None = None) -> FocalLGBMObjective:
+def objective(loss: FocalLoss, n_classes: int | None = None, n_labels: int | None = None) -> FocalLGBMObjective:
     """The focal objective for ``params["objective"]`` of ``lightgbm.train`` (raw scores in, grad/hess out);
-    ``n_classes=K`` for a K-class model (``num_class=K``), None for binary."""
-    return FocalLGBMObjective(loss, n_classes)
+    ``n_classes=K`` for a K-class model (``num_class=K``), ``n_labels=L`` for a multi-label model (``num_class=L``,
+    label matrices from ``add_label_matrix``), neither for binary."""
+    return FocalLGBMObjective(loss, n_classes, n_labels)
 
 
-def metric(loss: FocalLoss, n_classes: int | None = None) -> FocalLGBMMetric:
+def metric(loss: FocalLoss, n_classes: int | None = None, n_labels: int | None = None) -> FocalLGBMMetric:
     """The focal ``feval`` for ``lightgbm.train``: weighted mean focal loss of raw scores, named ``"focal_loss"``;
-    ``n_classes=K`` for a K-class model."""
-    return FocalLGBMMetric(loss, n_classes)
+    ``n_classes=K`` for a K-class model, ``n_labels=L`` for a multi-label model."""
+    return FocalLGBMMetric(loss, n_classes, n_labels)
 
 
 # -- train ---------------------------------------------------------------------------------------------------------
@@ -170,8 +214,8 @@ def _clear_init_score(dataset: lgb.Dataset) -> None:
 
 
 def _bake_init_score(booster: lgb.Booster, init: float | np.ndarray, n_classes: int | None) -> None:
-    """Add the init score to every leaf of the first iteration's tree(s) (tree k is class k for multiclass)."""
-    per_class = [float(init)] if n_classes is None else [float(v) for v in np.asarray(init)]
+    """Add the init score to every leaf of the first iteration's tree(s) (tree k is class or label k)."""
+    per_class = [float(init)] if np.ndim(init) == 0 else [float(v) for v in np.asarray(init)]
     tree_info = booster.dump_model(num_iteration=1, start_iteration=0)["tree_info"]
     if len(tree_info) != len(per_class):
         raise RuntimeError(f"expected {len(per_class)} tree(s) in the first iteration, found {len(tree_info)}")
@@ -179,9 +223,9 @@ def _bake_init_score(booster: lgb.Booster, init: float | np.ndarray, n_classes: 
         for leaf_id in range(int(info["num_leaves"])):
             booster.set_leaf_output(tree_id, leaf_id, booster.get_leaf_output(tree_id, leaf_id) + value)
 
-def _declare_objective(booster: lgb.Booster, n_classes: int | None) -> lgb.Booster:
-    """Declare ``binary sigmoid:1`` (``n_classes=None``) or ``multiclass num_class:K`` as the model's objective, in
-    place, and return the booster.
+def _declare_objective(booster: lgb.Booster, n_classes: int | None, n_labels: int | None = None) -> lgb.Booster:
+    """Declare ``binary sigmoid:1`` (``n_classes=None``), ``multiclass num_class:K`` or, for a multi-label model,
+    ``multiclassova num_class:L sigmoid:1`` as the model's objective, in place, and return the booster.
 
     LightGBM 4.7 writes no ``objective=`` line into the model text of a booster trained with a callable objective
     (its parameters block says ``[objective: custom]``, ``booster.params`` says ``"none"``), so plain
@@ -190,14 +234,19 @@ def _declare_objective(booster: lgb.Booster, n_classes: int | None) -> lgb.Boost
     ``booster.params`` name the builtin objective, and the booster is reloaded from that text in place
     (``model_from_string``, as ``lightgbm.train`` itself does before returning): the Python object, its
     ``best_iteration`` and ``best_score`` stay, the trees are written with round-trip precision so
-    ``predict(raw_score=True)`` is bit-identical, and ``predict()`` returns sigmoid/softmax of the raw score. A
+    ``predict(raw_score=True)`` is bit-identical, and ``predict()`` returns sigmoid/softmax of the raw score (one
+    sigmoid per label for ``multiclassova``, LightGBM 4.7's one-vs-all objective: ``1 / (1 + exp(-raw))``). A
     booster that still holds its training data (``keep_training_booster=True``) is returned untouched: reloading
     would end its training state.
     """
     if booster.__dict__.get("train_set") is not None:
         return booster
-    name = "binary" if n_classes is None else "multiclass"
-    header_line = "objective=binary sigmoid:1" if n_classes is None else f"objective=multiclass num_class:{n_classes}"
+    if n_labels is not None:
+        name, header_line = "multiclassova", f"objective=multiclassova num_class:{n_labels} sigmoid:1"
+    elif n_classes is None:
+        name, header_line = "binary", "objective=binary sigmoid:1"
+    else:
+        name, header_line = "multiclass", f"objective=multiclass num_class:{n_classes}"
     text = booster.model_to_string(num_iteration=-1)
     head, sep, rest = text.partition("\n\n")
     lines = [line for line in head.split("\n") if not line.startswith("objective=")]
@@ -228,7 +277,8 @@ class _ShiftedFeval:
         return self.feval(np.asarray(preds) + self.offset, eval_data)
 
 
-def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_sets: Any, kwargs: dict[str, Any]
+def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_sets: Any, kwargs: dict[str, Any],
+           label_matrix: Any = None, valid_label_matrices: Any = None
            ) -> tuple[lgb.Booster, float | np.ndarray | None]:
     """:func:`train`, also returning the init score added to the model (None with ``init_model``)."""
     loss = _check_loss(loss)
@@ -246,14 +296,29 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
     if any(v in ("rf", "random_forest") for v in boosting.values()):
         raise ValueError(f"boosting={boosting!r} is not supported: random forests average their trees")
 
-    n_classes = _params_n_classes(loss, params)
+    n_labels = None
+    if label_matrix is not None:
+        n_labels = _label_matrix_width(label_matrix)
+        given = {v for v in _alias_values(params, "num_class").values() if v is not None}
+        if given - {n_labels}:
+            raise ValueError(f"params num_class={sorted(given)!r} does not match the label matrix's {n_labels} "
+                             "labels")
+        loss.task(n_labels=n_labels)  # alpha against L, before any work
+        n_classes = None
+    else:
+        if valid_label_matrices is not None:
+            raise ValueError("valid_label_matrices is given but label_matrix is not")
+        n_classes = _params_n_classes(loss, params)
     for key in _alias_values(params, "num_class"):
         del params[key]
-    if n_classes is not None:
-        params["num_class"] = n_classes
+    if n_classes is not None or n_labels is not None:
+        params["num_class"] = n_classes or n_labels
     if not _alias_values(params, "metric"):
         params["metric"] = "None"
-    focal_objective, focal_metric = objective(loss, n_classes), metric(loss, n_classes)
+    if n_labels is not None and any(_names_metric(v) for v in _alias_values(params, "metric").values()):
+        raise ValueError(f"builtin LightGBM metrics read the Dataset's label, which a multi-label training does not "
+                         f"set; got metric={_alias_values(params, 'metric')!r} (use metric='None' and feval)")
+    focal_objective, focal_metric = objective(loss, n_classes, n_labels), metric(loss, n_classes, n_labels)
     params["objective"] = focal_objective
 
     feval = kwargs.pop("feval", None)
@@ -269,15 +334,25 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
         if not isinstance(ds, lgb.Dataset):
             raise ValueError(f"valid_sets[{i}] must be a lightgbm.Dataset, got {type(ds).__name__}")
 
-    datasets, names = [train_set], ["train_set"]
+    datasets, names, matrices = [train_set], ["train_set"], [label_matrix]
+    if n_labels is not None:
+        valid_matrices = _valid_label_matrices(valid_label_matrices, len(valid_list))
     for i, ds in enumerate(valid_list):
         if all(ds is not seen for seen in datasets):
             datasets.append(ds)
             names.append(f"valid_sets[{i}]")
+            matrices.append(None if n_labels is None else valid_matrices[i])
     # Validate every Dataset's labels and weights once, before any training; the objective and metric find these
     # targets again when LightGBM has constructed the Datasets (see _same_or_equal).
     targets = []
-    for ds, name in zip(datasets, names, strict=True):
+    for ds, name, matrix in zip(datasets, names, matrices, strict=True):
+        if n_labels is not None:
+            try:
+                targets.append(focal_objective.add_label_matrix(ds, matrix))
+                focal_metric.add_label_matrix(ds, matrix)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from exc
+            continue
         label, weight = (_as_stored(v) for v in _label_weight(ds))
         if label is None:
             raise ValueError(f"{name} has no label; focal loss needs labels on every Dataset")
@@ -317,8 +392,31 @@ def _train(loss: Any, params: Any, train_set: Any, num_boost_round: int, valid_s
                 _clear_init_score(ds)
     if init is not None:
         _bake_init_score(booster, init, n_classes)
-    _declare_objective(booster, n_classes)
+    if n_labels is None:
+        _declare_objective(booster, n_classes)
+    else:
+        _declare_objective(booster, None, n_labels)
     return booster, init
+
+
+def _label_matrix_width(label_matrix: Any) -> int:
+    shape = np.shape(label_matrix)
+    if len(shape) != 2:
+        raise ValueError(f"label_matrix must be an (n_samples, n_labels) matrix, got shape {shape}")
+    return int(shape[1])
+
+
+def _valid_label_matrices(matrices: Any, n_valid: int) -> list[Any]:
+    """One label matrix per valid set (a valid set that is ``train_set`` takes ``label_matrix``)."""
+    if n_valid == 0:
+        if matrices is not None and len(matrices) > 0:
+            raise ValueError("valid_label_matrices is given but valid_sets is not")
+        return []
+    if matrices is None or isinstance(matrices, np.ndarray) or len(matrices) != n_valid:
+        raise ValueError(f"valid_label_matrices must be a list of one (n, L) label matrix per valid set "
+                         f"({n_valid}), got {type(matrices).__name__}"
+                         f"{'' if matrices is None or isinstance(matrices, np.ndarray) else f' of {len(matrices)}'}")
+    return list(matrices)
 
 
 def train(
@@ -327,6 +425,9 @@ def train(
     train_set: lgb.Dataset,
     num_boost_round: int = 100,
     valid_sets: lgb.Dataset | Sequence[lgb.Dataset] | None = None,
+    *,
+    label_matrix: Any = None,
+    valid_label_matrices: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> lgb.Booster:
     """Train a LightGBM model with focal loss; returns an ordinary ``lightgbm.Booster``.
@@ -351,6 +452,14 @@ def train(
     train_set, valid_sets : lightgbm.Dataset
         With labels (and optional weights, applied by the objective and metric); they must not carry an
         ``init_score`` of their own.
+    label_matrix, valid_label_matrices : (n, L) arrays, optional
+        The multi-label task over L labels (one sigmoid focal term per label; a sequence ``loss.alpha`` is one
+        positive weight per label): ``label_matrix`` holds ``train_set``'s labels in [0, 1] and
+        ``valid_label_matrices`` one matrix per entry of ``valid_sets``; these Datasets then carry no label of
+        their own (LightGBM's label is 1-D). ``num_class`` is set to L; builtin metrics are refused (they would read
+        the Datasets' empty labels). ``booster.predict(X, raw_score=True)`` returns the ``(n, L)`` raw scores and the
+        model is saved as ``multiclassova`` with ``sigmoid:1``, so plain ``predict(X)`` returns each label's sigmoid
+        (uncalibrated; ``loss.predict_proba(raw, multi_label=True)`` gives the calibrated ones).
     num_boost_round : int
     **kwargs
         Passed to ``lightgbm.train`` (``valid_names``, ``callbacks``, extra ``feval`` after the focal one,
@@ -364,7 +473,8 @@ def train(
     Not supported: ``linear_tree`` (leaf outputs are not the whole leaf prediction) and ``boosting="rf"``
     (predictions average the trees).
     """
-    return _train(loss, params, train_set, num_boost_round, valid_sets, kwargs)[0]
+    return _train(loss, params, train_set, num_boost_round, valid_sets, kwargs, label_matrix,
+                  valid_label_matrices)[0]
 
 
 # -- scikit-learn classifier ---------------------------------------------------------------------------------------
@@ -412,6 +522,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
     """
 
     _IMPORTANCE_TYPES = ("split", "gain")
+    _multi_label = True
 
     def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
@@ -449,10 +560,12 @@ class FocalLGBMClassifier(FocalClassifierBase):
         params = dict(fit.settings.params)
         if fit.n_classes is not None:
             params["num_class"] = fit.n_classes
-        train_set = lgb.Dataset(fit.X, label=fit.y, weight=fit.sample_weight)
+        # multi-label: the label matrices go to train() (a LightGBM Dataset label is 1-D)
+        multi = fit.n_labels is not None
+        train_set = lgb.Dataset(fit.X, label=None if multi else fit.y, weight=fit.sample_weight)
         valid_sets, valid_names = [], []
         for i, (x_val, y_val, w_val) in enumerate(fit.evals):
-            valid_sets.append(lgb.Dataset(x_val, label=y_val, weight=w_val, reference=train_set))
+            valid_sets.append(lgb.Dataset(x_val, label=None if multi else y_val, weight=w_val, reference=train_set))
             valid_names.append(f"valid_{i}")
         evals_result: dict[str, Any] = {}
         callbacks: list[Any] = [lgb.record_evaluation(evals_result)]
@@ -460,7 +573,8 @@ class FocalLGBMClassifier(FocalClassifierBase):
         if rounds is not None:
             callbacks.append(_EarlyStoppingOnSet(rounds, valid_names[-1], min_delta=fit.settings.extra["min_delta"]))
         booster, init = _train(fit.loss, params, train_set, fit.settings.n_estimators, valid_sets or None,
-                               {"valid_names": valid_names or None, "callbacks": callbacks})
+                               {"valid_names": valid_names or None, "callbacks": callbacks},
+                               fit.y if multi else None, [y_val for _, y_val, _ in fit.evals] if multi else None)
         # LightGBM's best_iteration is a 1-based count (0 without early stopping); ours is the 0-based index.
         n_used = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         history = {name: {metric: list(values) for metric, values in metrics.items()}

@@ -1,4 +1,4 @@
-"""The focal loss on raw scores: binary (sigmoid) and multiclass (softmax).
+"""The focal loss on raw scores: binary (sigmoid), multiclass (softmax) and multi-label (one sigmoid per label).
 
 References
 ----------
@@ -25,6 +25,7 @@ from ._validation import (
     check_gamma,
     check_hessian,
     check_multiclass_labels,
+    check_multilabel_labels,
     check_raw,
     check_sample_weight,
 )
@@ -32,7 +33,7 @@ from ._validation import (
 __all__ = ["FocalLoss"]
 
 class FocalLoss:
-    r"""Focal loss of raw scores (logits), binary or softmax multiclass, with exact derivatives.
+    r"""Focal loss of raw scores (logits), binary, softmax multiclass or multi-label, with exact derivatives.
 
     Binary, raw ``z`` of shape ``(n_samples,)``, ``p = sigmoid(z)``, label ``y`` in [0, 1] (soft labels allowed)::
 
@@ -43,6 +44,12 @@ class FocalLoss:
 
         FL(y, z) = -alpha_y * (1 - p_y)^gamma * log p_y
 
+    Multi-label over L labels (RetinaNet's form: one sigmoid per label), raw ``Z`` of shape ``(n_samples, L)``,
+    labels ``Y`` of shape ``(n_samples, L)`` in [0, 1]: the sum over labels of the binary term,
+    ``FL(Y_i, Z_i) = sum_j FL_binary(Y_ij, Z_ij; alpha_j)``. This task is declared, never guessed from ``alpha``:
+    ``task(n_labels=L)``, ``prepare_target(Y, w, n_labels=L)``, or a 2-D ``y`` of raw's shape in :meth:`loss`,
+    :meth:`grad_hess` and :meth:`eval`.
+
     ``gamma = 0`` is (alpha-weighted) cross-entropy. All derivatives are with respect to the raw scores and are exact
     and finite for every finite raw score (see ``focal_boost._math``).
 
@@ -52,7 +59,9 @@ class FocalLoss:
         Focusing parameter.
     alpha : None, float in (0, 1), or sequence of K non-negative floats, default None
         Class weights. A float is the weight of the positive class in the binary loss (negatives get ``1 - alpha``).
-        A sequence makes the loss multiclass with ``K = len(alpha)``. ``None`` weights every class 1.
+        A sequence makes the loss multiclass with ``K = len(alpha)``. ``None`` weights every class 1. In the
+        multi-label task a float is the weight of every label's positives (negatives ``1 - alpha``) and a sequence
+        of L floats in (0, 1) gives each label its own.
     hessian : {"abs", "bound", "exact"}, default "abs"
         Which second derivative :meth:`hess` returns. The exact second derivative of focal loss is negative for
         badly misclassified samples (gamma=2: true-class margin below about -2.8), which breaks Newton leaf values
@@ -99,10 +108,16 @@ class FocalLoss:
         return hash((self.gamma, self.alpha, self.hessian))
 
     # -- the task, resolved once ------------------------------------------------------------------------------------
-    def task(self, n_classes: int | None = None) -> _Binary | _Softmax:
-        """The binary or softmax(K) task of this loss: ``n_classes=None`` is binary unless ``alpha`` is a sequence
-        (then K = len(alpha)); ``n_classes=K`` is softmax over K >= 2 classes (alpha must agree). Trainers resolve
-        it once per training and pass it (or the targets it prepares) down."""
+    def task(self, n_classes: int | None = None, n_labels: int | None = None) -> Task:
+        """The binary, softmax(K) or multi-label(L) task of this loss: ``n_classes=None`` is binary unless ``alpha``
+        is a sequence (then K = len(alpha)); ``n_classes=K`` is softmax over K >= 2 classes (alpha must agree);
+        ``n_labels=L`` is multi-label over L >= 2 labels (alpha None, a float, or L per-label floats). Trainers
+        resolve it once per training and pass it (or the targets it prepares) down."""
+        if n_labels is not None:
+            if n_classes is not None:
+                raise ValueError(f"give n_classes (softmax) or n_labels (multi-label), not both; got "
+                                 f"n_classes={n_classes!r}, n_labels={n_labels!r}")
+            return _MultiLabel(self, n_labels)
         if n_classes is None:
             n_classes = self.n_classes
         if n_classes is None:
@@ -111,27 +126,40 @@ class FocalLoss:
             raise ValueError(f"n_classes must be an integer >= 2, got n_classes={n_classes!r}")
         return _Softmax(self, int(n_classes))
 
-    def _task_of_raw(self, raw: Any) -> tuple[_Binary | _Softmax, np.ndarray]:
-        """The public methods' rule: 1-D raw is binary, ``(n, K)`` raw is softmax over K classes."""
+    def _task_of_raw(self, raw: Any, multi_label: bool = False) -> tuple[Task, np.ndarray]:
+        """The public methods' rule: 1-D raw is binary, ``(n, K)`` raw is softmax over K classes, or multi-label
+        over its L columns when ``multi_label``."""
         arr = np.asarray(raw)
+        if multi_label:
+            if arr.ndim != 2:
+                raise ValueError(f"raw must have shape (n_samples, n_labels) for multi-label focal loss, got shape "
+                                 f"{arr.shape}")
+            task = self.task(n_labels=arr.shape[1])
+            return task, task.check_raw(raw)
         if self.n_classes is not None and arr.ndim == 2 and arr.shape[1] != self.n_classes:
             raise ValueError(f"raw has {arr.shape[1]} columns but alpha has {self.n_classes} class weights "
                              f"(alpha={self.alpha!r}); they must agree")
         task = self.task(arr.shape[1] if arr.ndim == 2 else None)
         return task, task.check_raw(raw)
 
-    def prepare_target(self, y: ArrayLike, sample_weight: ArrayLike | None = None, n_classes: int | None = None
-                       ) -> Target:
-        """Validate labels ``y`` (n,) and ``sample_weight`` (n,) once for the task ``self.task(n_classes)``.
+    def prepare_target(self, y: ArrayLike, sample_weight: ArrayLike | None = None, n_classes: int | None = None,
+                       n_labels: int | None = None) -> Target:
+        """Validate labels ``y`` ((n,), or (n, L) with ``n_labels=L``) and ``sample_weight`` (n,) once for the task
+        ``self.task(n_classes, n_labels)``.
 
         The returned target owns the unchecked per-round math the adapters call: ``loss(raw)``,
         ``grad_hess(raw)``, ``weighted_sum(raw)``, ``eval(raw)``, ``class_totals()`` and ``init_score()``.
         """
-        return self.task(n_classes).prepare_target(y, sample_weight)
+        return self.task(n_classes, n_labels).prepare_target(y, sample_weight)
 
     def _checked(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None) -> tuple[Target, np.ndarray]:
-        task, raw_arr = self._task_of_raw(raw)
-        target = self.prepare_target(y, sample_weight, task.n_classes)
+        # A 2-D y declares the multi-label task: its labels must match raw's shape.
+        multi_label = np.ndim(y) == 2
+        if multi_label and np.shape(y) != np.shape(raw):
+            raise ValueError(f"a 2-D y (multi-label) must have raw's shape, got y of shape {np.shape(y)} and raw of "
+                             f"shape {np.shape(raw)}")
+        task, raw_arr = self._task_of_raw(raw, multi_label)
+        target = task.prepare_target(y, sample_weight)
         if target.n_samples != raw_arr.shape[0]:
             raise ValueError(f"y and raw must have the same number of samples, got len(y)={target.n_samples} "
                              f"and len(raw)={raw_arr.shape[0]}")
@@ -141,8 +169,9 @@ class FocalLoss:
     def loss(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Per-sample focal loss, shape ``(n_samples,)``, times ``sample_weight`` if given.
 
-        ``y``: labels, shape ``(n_samples,)``; ``raw``: raw scores (logits), ``(n_samples,)`` binary or
-        ``(n_samples, K)`` multiclass.
+        ``y``: labels, shape ``(n_samples,)``, or a label matrix ``(n_samples, L)`` (multi-label: the loss is summed
+        over the labels); ``raw``: raw scores (logits), ``(n_samples,)`` binary or ``(n_samples, K)`` multiclass, or
+        ``(n_samples, L)`` multi-label.
         """
         target, raw_arr = self._checked(y, raw, sample_weight)
         return target.loss(raw_arr)
@@ -151,6 +180,7 @@ class FocalLoss:
                   ) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and hessian (diagonal for multiclass) of the loss with respect to ``raw``, same shape as raw.
 
+        A 2-D ``y`` of raw's shape ``(n_samples, L)`` is the multi-label task (elementwise binary derivatives).
         The hessian follows the ``hessian`` setting. Both are multiplied by ``sample_weight`` if given.
         """
         target, raw_arr = self._checked(y, raw, sample_weight)
@@ -174,7 +204,8 @@ class FocalLoss:
                    ) -> float | np.ndarray:
         """The constant raw score that minimises the (weighted) total focal loss over ``y``.
 
-        Binary: a float ``z*``; multiclass: the length-K array of log-probabilities ``log softmax(z*)``
+        Binary: a float ``z*``; multi-label (``y`` a label matrix (n, L)): the length-L array of each label's binary
+        optimum; multiclass: the length-K array of log-probabilities ``log softmax(z*)``
         (``logsumexp`` of it is 0). K comes from ``alpha`` when it is a sequence, else from ``n_classes``, else
         from the labels (any label above 1 means multiclass with K = max label + 1; ``n_classes=2`` is binary).
 
@@ -185,8 +216,11 @@ class FocalLoss:
         data only through the class totals: see :meth:`init_score_from_totals`.
         """
         y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[0] > 0 and n_classes is None:
+            # a label matrix (n, L): the multi-label task, one binary init score per label
+            return self.prepare_target(y_arr, sample_weight, n_labels=y_arr.shape[1]).init_score()
         if y_arr.ndim != 1 or y_arr.shape[0] == 0:
-            raise ValueError(f"init_score needs a non-empty 1-D y, got shape {y_arr.shape}")
+            raise ValueError(f"init_score needs a non-empty 1-D y (or a 2-D label matrix), got shape {y_arr.shape}")
         if n_classes is None and self.n_classes is None and y_arr.dtype.kind in "fiub":
             finite = y_arr[np.isfinite(y_arr.astype(np.float64))]
             if finite.size and finite.max() > 1:
@@ -195,14 +229,22 @@ class FocalLoss:
             n_classes = None
         return self.prepare_target(y_arr, sample_weight, n_classes).init_score()
 
-    def init_score_from_totals(self, totals: ArrayLike, n_classes: int | None = None) -> float | np.ndarray:
+    def init_score_from_totals(self, totals: ArrayLike, n_classes: int | None = None, n_labels: int | None = None
+                               ) -> float | np.ndarray:
         """:meth:`init_score` from the sample weight of each class alone (alpha is applied here).
 
         ``totals``: binary (``n_classes=None`` and alpha not a sequence) ``[negatives, positives]``; softmax ``(K,)``
-        with ``n_classes=K`` (or K = len(alpha)). Partial totals add up, so a distributed training sums each
-        partition's ``class_totals()`` and solves once.
+        with ``n_classes=K`` (or K = len(alpha)); multi-label ``(L, 2)``, one ``[negatives, positives]`` row per
+        label, with ``n_labels=L``. Partial totals add up, so a distributed training sums each partition's
+        ``class_totals()`` and solves once.
         """
-        task = self.task(n_classes)
+        task = self.task(n_classes, n_labels)
+        if isinstance(task, _MultiLabel):
+            arr = as_float_array(totals, "totals", (2,))
+            if arr.shape != (task.n_labels, 2) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise ValueError(f"totals must be ({task.n_labels}, 2) finite weights >= 0 (per label: negatives, "
+                                 f"positives), got totals={arr.tolist()!r}")
+            return task.init_score_from_totals(arr)
         arr = as_float_array(totals, "totals", (1,))
         expected = 2 if task.n_classes is None else task.n_classes
         if arr.shape[0] != expected or not np.all(np.isfinite(arr)) or np.any(arr < 0):
@@ -211,9 +253,11 @@ class FocalLoss:
         return task.init_score_from_totals(arr)
 
     # -- probabilities -------------------------------------------------------------------------------------------
-    def predict_proba(self, raw: ArrayLike, calibrate: bool = True) -> np.ndarray:
+    def predict_proba(self, raw: ArrayLike, calibrate: bool = True, multi_label: bool = False) -> np.ndarray:
         r"""Class probabilities from raw scores: shape ``(n_samples, 2)`` for binary raw ``(n_samples,)``,
-        ``(n_samples, K)`` for multiclass raw ``(n_samples, K)``.
+        ``(n_samples, K)`` for multiclass raw ``(n_samples, K)``; with ``multi_label=True``, raw ``(n_samples, L)``
+        gives the ``(n_samples, L)`` probabilities of each label's positive class (the binary map per label, with
+        that label's alpha; rows need not sum to 1).
 
         ``calibrate=False`` returns ``sigmoid``/``softmax`` of raw. ``calibrate=True`` (default) returns the class
         posterior ``eta`` for which ``raw`` minimises the expected focal loss (Charoenphakdee et al., 2021): focal
@@ -229,19 +273,26 @@ class FocalLoss:
         increasing in each class's raw score (``phi`` is convex, so rankings are unchanged) and the identity at
         gamma = 0 with ``alpha=None``.
         """
-        task, raw_arr = self._task_of_raw(raw)
+        task, raw_arr = self._task_of_raw(raw, multi_label)
         return task.predict_proba(raw_arr, calibrate)
 
 
-# -- the two tasks, fixed when resolved ------------------------------------------------------------------------------
+# -- the three tasks, fixed when resolved ----------------------------------------------------------------------------
 class _Task:
-    """Binary (sigmoid) or softmax(K) focal loss: made once by :meth:`FocalLoss.task` and then never re-decided.
+    """Binary (sigmoid), softmax(K) or multi-label(L) focal loss: made once by :meth:`FocalLoss.task` and then never
+    re-decided.
 
-    ``n_classes`` is None for the binary task and K for softmax; ``prepare_target`` validates labels and weights into
-    a target object that owns the per-round math.
+    ``n_classes`` is K for softmax and None otherwise; ``n_labels`` is L for multi-label and None otherwise;
+    ``n_outputs`` is the number of raw scores per sample (1 binary: raw is 1-D). ``prepare_target`` validates labels
+    and weights into a target object that owns the per-round math.
     """
 
     n_classes: int | None
+    n_labels: int | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes or self.n_labels or 1
 
     def __init__(self, loss: FocalLoss) -> None:
         self.loss = loss
@@ -249,7 +300,8 @@ class _Task:
         self.mode = Hessian[loss.hessian.upper()]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r}, n_classes={self.n_classes!r})"
+        size = f"n_labels={self.n_labels!r}" if self.n_labels is not None else f"n_classes={self.n_classes!r}"
+        return f"{type(self).__name__}({self.loss!r}, {size})"
 
 
 class _Binary(_Task):
@@ -385,11 +437,78 @@ class _Softmax(_Task):
         return softmax(logits, axis=1)
 
 
+class _MultiLabel(_Task):
+    """L binary focal terms per sample, one per label (label j: alpha ``alpha_pos[j]`` on positives and
+    ``alpha_neg[j] = 1 - alpha_pos[j]`` on negatives, both 1 with ``alpha=None``). Everything per element is the
+    binary task's: ``label_tasks[j]`` is the binary task of label j."""
+
+    n_classes = None
+
+    def __init__(self, loss: FocalLoss, n_labels: int) -> None:
+        super().__init__(loss)
+        if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)) or n_labels < 2:
+            raise ValueError(f"n_labels must be an integer >= 2 (one label is the binary task), got "
+                             f"n_labels={n_labels!r}")
+        self.n_labels = int(n_labels)
+        alpha = loss.alpha
+        if isinstance(alpha, tuple):
+            if len(alpha) != self.n_labels or not all(0.0 < a < 1.0 for a in alpha):
+                raise ValueError(f"alpha for multi-label focal loss must be None, a float in (0, 1) or one float in "
+                                 f"(0, 1) per label (L={self.n_labels}), got alpha={alpha!r}")
+            per_label: list[float | None] = list(alpha)
+        else:
+            per_label = [alpha] * self.n_labels
+        self.label_tasks = [_Binary(FocalLoss(loss.gamma, a, loss.hessian)) for a in per_label]
+        self.alpha_pos = np.array([t.alpha_pos for t in self.label_tasks])
+        self.alpha_neg = np.array([t.alpha_neg for t in self.label_tasks])
+
+    def check_raw(self, raw: Any) -> np.ndarray:
+        return check_raw(raw, self.n_labels, "multi-label")
+
+    def prepare_target(self, y: Any, sample_weight: Any) -> _MultiLabelTarget | _SoftMultiLabelTarget:
+        y_arr, hard = check_multilabel_labels(y, self.n_labels)
+        w = check_sample_weight(sample_weight, y_arr.shape[0])
+        if not hard:
+            return _SoftMultiLabelTarget(self, y_arr, w)
+        sign = np.where(y_arr > 0, np.int8(1), np.int8(-1))
+        return _MultiLabelTarget(self, sign, self.element_weight(sign, w), w)
+
+    def element_weight(self, sign: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray | None:
+        """``alpha_t[j] * sample_weight[i]`` per element (n, L), C order; None when every element weighs 1. The same
+        products, in the same order, as the binary task's ``row_weight`` of each column."""
+        if self.loss.alpha is None:
+            if sample_weight is None:
+                return None
+            return np.repeat(sample_weight[:, None], self.n_labels, axis=1)
+        weight = np.where(sign > 0, self.alpha_pos, self.alpha_neg)
+        if sample_weight is not None:
+            weight *= sample_weight[:, None]
+        return weight
+
+    def init_score_from_totals(self, totals: np.ndarray) -> np.ndarray:
+        """Each label's binary optimum from its ``[negatives, positives]`` row of ``totals`` (L, 2)."""
+        scores = []
+        for j, task in enumerate(self.label_tasks):
+            try:
+                scores.append(task.init_score_from_totals(totals[j]))
+            except ValueError as exc:
+                raise ValueError(f"label {j}: {exc}") from exc
+        return np.array(scores)
+
+    def predict_proba(self, raw: np.ndarray, calibrate: bool) -> np.ndarray:
+        """``(n, L)``: column j is the binary task's positive-class probability of ``raw[:, j]``."""
+        out = np.empty(raw.shape)
+        for j, task in enumerate(self.label_tasks):
+            out[:, j] = task.predict_proba(np.ascontiguousarray(raw[:, j]), calibrate)[:, 1]
+        return out
+
+
 # -- validated targets: what a training computes every round --------------------------------------------------------
 class _TargetBase:
     """Validated labels and weights of one task, made once per training by :meth:`FocalLoss.prepare_target` and
-    reused every boosting round. Methods take raw scores of the task's shape (``(n,)`` binary, ``(n, K)`` softmax)
-    that the caller has checked (float64, or float32 for :meth:`grad_hess`), and do no validation."""
+    reused every boosting round. Methods take raw scores of the task's shape (``(n,)`` binary, ``(n, K)`` softmax,
+    ``(n, L)`` multi-label) that the caller has checked (float64, or float32 for :meth:`grad_hess`), and do no
+    validation."""
 
     task: _Task
     n_samples: int
@@ -399,6 +518,10 @@ class _TargetBase:
     def n_classes(self) -> int | None:
         return self.task.n_classes
 
+    @property
+    def n_labels(self) -> int | None:
+        return self.task.n_labels
+
     def loss(self, raw: np.ndarray) -> np.ndarray:
         """Per-row focal loss times alpha and sample weight, ``(n,)``."""
         raise NotImplementedError
@@ -407,9 +530,10 @@ class _TargetBase:
                   omp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and (diagonal) hessian w.r.t. ``raw``, raw's shape, weights applied, in ``dtype`` (float32:
         the float64 values rounded once). ``small``: the numba kernels even for small arrays (see ``_kernels``).
-        ``offset``: None, or the constant raw score (binary: a float; softmax: K floats) to add to ``raw`` first
-        (an init score the engine does not hold); the numba kernels add it inside their loop. ``omp``: split large
-        arrays on numba's OpenMP layer where it shares the engine's libgomp (LightGBM; see ``_kernels``)."""
+        ``offset``: None, or the constant raw score (binary: a float; softmax: K floats; multi-label: L floats) to
+        add to ``raw`` first (an init score the engine does not hold); the numba kernels add it inside their loop.
+        ``omp``: split large arrays on numba's OpenMP layer where it shares the engine's libgomp (LightGBM; see
+        ``_kernels``)."""
         raise NotImplementedError
 
     def weight_total(self) -> float:
@@ -429,7 +553,8 @@ class _TargetBase:
 
     def class_totals(self) -> np.ndarray:
         """Sample weight of each class (alpha not applied): binary ``[negatives, positives]`` (soft labels count
-        ``w (1 - y)`` and ``w y``), softmax ``(K,)``. :meth:`FocalLoss.init_score_from_totals` takes these."""
+        ``w (1 - y)`` and ``w y``), softmax ``(K,)``, multi-label ``(L, 2)`` (a binary row per label).
+        :meth:`FocalLoss.init_score_from_totals` takes these."""
         raise NotImplementedError
 
     def init_score(self) -> float | np.ndarray:
@@ -533,6 +658,111 @@ class _SoftmaxTarget(_TargetBase):
         return np.bincount(self.labels, weights=self.sample_weight, minlength=self.task.n_classes).astype(np.float64)
 
 
-Target = _BinaryTarget | _SoftBinaryTarget | _SoftmaxTarget
+class _MultiLabelTarget(_TargetBase):
+    """Hard 0/1 label matrix: ``sign = 2Y - 1`` (n, L) int8 and ``weight = alpha_t * sample_weight`` per element
+    (None when all 1), both C order. Every per-round call is the binary kernel on the flattened elements: the
+    numbers of the binary task on each column, bit for bit, on either kernel path."""
+
+    def __init__(self, task: _MultiLabel, sign: np.ndarray, weight: np.ndarray | None,
+                 sample_weight: np.ndarray | None) -> None:
+        self.task, self.sign, self.weight, self.sample_weight = task, sign, weight, sample_weight
+        self.n_samples = sign.shape[0]
+        self._transposed: tuple[np.ndarray, np.ndarray | None] | None = None
+
+    def label_loss(self, raw: np.ndarray) -> np.ndarray:
+        """Per-element focal loss times alpha and sample weight, ``(n, L)``."""
+        out = _math.margin_loss(raw * self.sign, self.task.gamma)
+        return out if self.weight is None else out * self.weight
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        return np.sum(self.label_loss(raw), axis=1)
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """A Fortran-ordered ``raw`` (LightGBM's) gives Fortran-ordered results, without a copy of ``raw``.
+        ``out``: None or (grad, hess) (n, L) of ``dtype`` to copy the results into."""
+        if offset is not None:
+            # float64 sums, as the binary kernels' ``raw[i] + offset`` (float32 raw is widened exactly first)
+            raw = raw + np.asarray(offset, dtype=np.float64)
+        column_major = raw.flags.f_contiguous and not raw.flags.c_contiguous
+        if column_major:
+            sign, weight = self._column_major()
+            flat = raw.T.reshape(-1)
+        else:
+            raw = np.ascontiguousarray(raw)
+            sign, weight = self.sign.reshape(-1), None if self.weight is None else self.weight.reshape(-1)
+            flat = raw.reshape(-1)
+        grad, hess = _kernels.binary_grad_hess(flat, sign, weight, self.task.gamma, self.task.mode, dtype, small,
+                                               None, omp)
+        n, n_labels = raw.shape
+        if column_major:
+            grad, hess = grad.reshape(n_labels, n).T, hess.reshape(n_labels, n).T
+        else:
+            grad, hess = grad.reshape(n, n_labels), hess.reshape(n, n_labels)
+        if out is not None:
+            np.copyto(out[0], grad)
+            np.copyto(out[1], hess)
+            return out[0], out[1]
+        return grad, hess
+
+    def _column_major(self) -> tuple[np.ndarray, np.ndarray | None]:
+        # label-major copies of sign and weight, made once, for engines that hold scores column by column
+        if self._transposed is None:
+            self._transposed = (np.ascontiguousarray(self.sign.T).reshape(-1),
+                                None if self.weight is None else np.ascontiguousarray(self.weight.T).reshape(-1))
+        return self._transposed
+
+    def _alpha_only(self) -> _MultiLabelTarget:
+        if self.sample_weight is None:
+            return self
+        return _MultiLabelTarget(self.task, self.sign, self.task.element_weight(self.sign, None), None)
+
+    def class_totals(self) -> np.ndarray:
+        # column by column, as the binary task sums each column (the same rounding of weighted totals)
+        return np.array([_BinaryTarget(self.task.label_tasks[j], self.sign[:, j], None, self.sample_weight)
+                         .class_totals() for j in range(self.task.n_labels)])
+
+
+class _SoftMultiLabelTarget(_TargetBase):
+    """A label matrix with soft labels (in [0, 1], not all 0/1): the binary task's target of each column (soft or
+    hard), run column by column; soft labels are a slower path in the binary task too (numpy only)."""
+
+    def __init__(self, task: _MultiLabel, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        self.task, self.sample_weight, self.n_samples, self.y = task, sample_weight, y.shape[0], y
+        self.columns = [label_task.prepare_target(y[:, j], sample_weight)
+                        for j, label_task in enumerate(task.label_tasks)]
+
+    def label_loss(self, raw: np.ndarray) -> np.ndarray:
+        out = np.empty(raw.shape)
+        for j, column in enumerate(self.columns):
+            out[:, j] = column.loss(np.ascontiguousarray(raw[:, j], dtype=np.float64))
+        return out
+
+    def loss(self, raw: np.ndarray) -> np.ndarray:
+        return np.sum(self.label_loss(raw), axis=1)
+
+    def grad_hess(self, raw: np.ndarray, dtype: Any = np.float64, small: bool = False, offset: Any = None,
+                  omp: bool = False, out: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        n, n_labels = raw.shape
+        # column-major results: each label's column is written in one piece
+        grad, hess = (np.empty((n_labels, n), dtype=dtype).T, np.empty((n_labels, n), dtype=dtype).T) \
+            if out is None else out
+        shifts = None if offset is None else np.broadcast_to(np.asarray(offset, dtype=np.float64), (n_labels,))
+        for j, column in enumerate(self.columns):
+            g, h = column.grad_hess(np.ascontiguousarray(raw[:, j]), dtype, small,
+                                    None if shifts is None else shifts[j], omp)
+            grad[:, j] = g
+            hess[:, j] = h
+        return grad, hess
+
+    def _alpha_only(self) -> _SoftMultiLabelTarget:
+        return self if self.sample_weight is None else _SoftMultiLabelTarget(self.task, self.y, None)
+
+    def class_totals(self) -> np.ndarray:
+        return np.array([column.class_totals() for column in self.columns])
+
+
+Target = _BinaryTarget | _SoftBinaryTarget | _SoftmaxTarget | _MultiLabelTarget | _SoftMultiLabelTarget
+Task = _Binary | _Softmax | _MultiLabel
 
 

@@ -1,8 +1,9 @@
 """XGBoost adapter: focal objective, focal metric, a ``train`` wrapper and :class:`FocalXGBClassifier`.
 
-Everything here takes and returns RAW MARGINS: ``(n_samples,)`` for binary models and ``(n_samples, K)`` for
-multiclass models. The math lives in :class:`focal_boost.FocalLoss`; this module only reshapes, attaches weights and
-works around XGBoost behaviours (checked with xgboost 3.2):
+Everything here takes and returns RAW MARGINS: ``(n_samples,)`` for binary models, ``(n_samples, K)`` for multiclass
+models and ``(n_samples, L)`` for multi-label models (``num_target=L``, labels an ``(n, L)`` matrix). The math lives in
+:class:`focal_boost.FocalLoss`; this module only reshapes, attaches weights and works around XGBoost behaviours (checked
+with xgboost 3.2):
 
 - a custom ``obj`` receives margins and must apply the DMatrix weights itself (XGBoost passes custom gradients to
   the tree updater unweighted);
@@ -11,7 +12,8 @@ works around XGBoost behaviours (checked with xgboost 3.2):
   ``num_class`` is set), whose intercept is used as a margin as is; a length-K ``base_score`` is accepted with
   ``num_class=K``. :func:`train` therefore stores the focal init score as ``base_score``: it is part of the saved
   model, so a plain ``xgboost.Booster(model_file=...)`` predicts the same margins (``output_margin=True``), and
-  every evaluation set is scored from it too.
+  every evaluation set is scored from it too. A multi-label model (``num_target=L``, either ``multi_strategy``) keeps
+  ``reg:squarederror`` and a length-L ``base_score``, which xgboost 3.2 adds to the margins as is.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class _XGBoostCallable(LossCallable):
     def _new_cache(self) -> TargetCache:
         # xgboost 3.2: get_label()/get_weight() return fresh copies every call, so a hit needs the same DMatrix
         # AND equal values (set_label/set_weight therefore trigger a re-preparation).
-        return TargetCache(self.loss, self.task.n_classes, equal_values)
+        return TargetCache(self.loss, self.task.n_classes, equal_values, n_labels=self.task.n_labels)
 
     def _target(self, dmatrix: xgb.DMatrix) -> Target:
         label, weight = _label_weight(dmatrix)
@@ -52,12 +54,13 @@ class _XGBoostCallable(LossCallable):
 class FocalXGBObjective(_XGBoostCallable):
     """Focal objective for ``obj=`` of ``xgboost.train``: ``(preds, dtrain) -> (grad, hess)``.
 
-    ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary or ``(n_samples, K)`` for multiclass (xgboost 3.2 passes
-    2-D margins when ``num_class`` is set); ``grad`` and ``hess`` are returned with the same shape (required since
+    ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary, ``(n_samples, K)`` for multiclass (xgboost 3.2 passes 2-D
+    margins when ``num_class`` is set) or ``(n_samples, L)`` for multi-label (``num_target=L``, give ``n_labels=L``; the
+    DMatrix label is then the ``(n, L)`` matrix); ``grad`` and ``hess`` are returned with the same shape (required since
     xgboost 2.1), in float32 (what XGBoost's gradient pairs hold). The DMatrix weights are applied here. Labels and
-    weights are validated once per DMatrix, not every round. Picklable (e.g. for ``xgboost.dask``); the cache is
-    not pickled. With ``overwrite_preds = True`` (what :func:`train` sets) a multiclass gradient is written over
-    ``preds`` itself, which is then returned as ``grad``.
+    weights are validated once per DMatrix, not every round. Picklable (e.g. for ``xgboost.dask``); the cache is not
+    pickled. With ``overwrite_preds = True`` (what :func:`train` sets) a multiclass gradient is written over ``preds``
+    itself, which is then returned as ``grad``.
     """
 
     # Set by :func:`train` (not pickled): multiclass gradients are written over ``preds``. xgboost 3.2's
@@ -74,8 +77,9 @@ class FocalXGBObjective(_XGBoostCallable):
         # (rounding w * g once differs by an ulp, enough to move a split).
         unweighted, weight = self._target(dtrain).split_sample_weight(np.float32)
         out = None
-        if (self.overwrite_preds and raw.ndim == 2 and raw.dtype == np.float32 and raw.flags.c_contiguous
-                and raw.flags.writeable):
+        # softmax only: the binary kernel (also multi-label's) re-reads the margins after writing the gradients
+        if (self.overwrite_preds and self.task.n_classes is not None and raw.dtype == np.float32
+                and raw.flags.c_contiguous and raw.flags.writeable):
             out = (raw, np.empty_like(raw))
         grad, hess = unweighted.grad_hess(raw, np.float32, out=out)
         if weight is not None:
@@ -89,9 +93,9 @@ class FocalXGBMetric(_XGBoostCallable):
     """Focal metric for ``custom_metric=`` of ``xgboost.train``: ``(preds, dmatrix) -> ("focal_loss", value)``.
 
     ``preds`` must be RAW MARGINS (xgboost passes margins to the custom metric when ``obj`` is custom),
-    ``(n_samples,)`` or ``(n_samples, K)``, including ``base_score``; the value is the weighted mean focal loss
-    ``sum(w * FL) / sum(w)``. Lower is better (xgboost's early stopping minimises a metric named like this one).
-    Picklable; the per-DMatrix cache is not pickled.
+    ``(n_samples,)``, ``(n_samples, K)`` or ``(n_samples, L)``, including ``base_score``; the value is the weighted mean
+    focal loss ``sum(w * FL) / sum(w)`` (multi-label: FL summed over the labels). Lower is better (xgboost's early
+    stopping minimises a metric named like this one). Picklable; the per-DMatrix cache is not pickled.
     """
 
     name = METRIC_NAME
@@ -102,16 +106,17 @@ class FocalXGBMetric(_XGBoostCallable):
         return METRIC_NAME, self._target(dmatrix).eval(raw)
 
 
-def objective(loss: FocalLoss, n_classes: int | None = None) -> FocalXGBObjective:
+def objective(loss: FocalLoss, n_classes: int | None = None, n_labels: int | None = None) -> FocalXGBObjective:
     """The focal objective callable for ``obj=`` of ``xgboost.train`` (raw margins in, grad/hess out);
-    ``n_classes=K`` for a K-class model (``num_class=K``), None for binary."""
-    return FocalXGBObjective(loss, n_classes)
+    ``n_classes=K`` for a K-class model (``num_class=K``), ``n_labels=L`` for a multi-label model
+    (``num_target=L``), neither for binary."""
+    return FocalXGBObjective(loss, n_classes, n_labels)
 
 
-def metric(loss: FocalLoss, n_classes: int | None = None) -> FocalXGBMetric:
+def metric(loss: FocalLoss, n_classes: int | None = None, n_labels: int | None = None) -> FocalXGBMetric:
     """The focal ``custom_metric`` for ``xgboost.train``: weighted mean focal loss of margins, ``"focal_loss"``;
-    ``n_classes=K`` for a K-class model."""
-    return FocalXGBMetric(loss, n_classes)
+    ``n_classes=K`` for a K-class model, ``n_labels=L`` for a multi-label model."""
+    return FocalXGBMetric(loss, n_classes, n_labels)
 
 
 # -- train ---------------------------------------------------------------------------------------------------------
@@ -123,7 +128,28 @@ def check_train_args(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
                      ) -> tuple[FocalLoss, dict[str, Any], int | None]:
     """Check what a focal training call was given (also for ``focal_boost.dask.xgb_train``): returns the loss, the
     params with ``num_class`` resolved against ``loss.alpha``, and K (None for binary). Pops ``obj`` /
-    ``custom_metric`` placeholders from ``kwargs``; refuses the settings focal_boost makes itself."""
+    ``custom_metric`` placeholders from ``kwargs``; refuses the settings focal_boost makes itself, and the
+    multi-label task (``num_target`` > 1), which only :func:`train` supports."""
+    loss, params, n_classes, n_labels = _check_train_task(loss, params, kwargs, caller)
+    if n_labels is not None:
+        raise ValueError(f"num_target={n_labels} (multi-label) is not supported by {caller}; use "
+                         "focal_boost.xgboost.train")
+    return loss, params, n_classes
+
+
+def _check_num_target(value: Any) -> int | None:
+    """L from XGBoost's ``num_target`` (L > 1: multi-label; 1 or absent: not)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"num_target must be an integer >= 1, got num_target={value!r}")
+    return int(value) if value > 1 else None
+
+
+def _check_train_task(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
+                      ) -> tuple[FocalLoss, dict[str, Any], int | None, int | None]:
+    """:func:`check_train_args` for :func:`train`: also returns L (``num_target`` > 1: multi-label, with alpha
+    None, a float or L per-label floats), else None."""
     loss = _check_loss(loss)
     if not isinstance(params, Mapping):
         raise ValueError(f"params must be a mapping of XGBoost parameters, got params={params!r}")
@@ -136,12 +162,21 @@ def check_train_args(loss: Any, params: Any, kwargs: dict[str, Any], caller: str
         if params.get(name) is not None:
             raise ValueError(f"params must not set {name} (focal_boost sets it), got {name}={params[name]!r}")
         params.pop(name, None)
-    n_classes = resolve_n_classes(loss, params.pop("num_class", None))
-    if n_classes is not None:
-        params["num_class"] = n_classes
+    n_labels = _check_num_target(params.get("num_target"))
+    if n_labels is not None:
+        if params.get("num_class") is not None:
+            raise ValueError(f"params set both num_class={params['num_class']!r} (softmax) and "
+                             f"num_target={n_labels} (multi-label); give one")
+        params.pop("num_class", None)
+        loss.task(n_labels=n_labels)  # alpha against L, before any work
+        n_classes = None
+    else:
+        n_classes = resolve_n_classes(loss, params.pop("num_class", None))
+        if n_classes is not None:
+            params["num_class"] = n_classes
     if "eval_metric" not in params:
         params.setdefault("disable_default_eval_metric", True)
-    return loss, params, n_classes
+    return loss, params, n_classes, n_labels
 
 
 def train(
@@ -155,8 +190,9 @@ def train(
     """Train an XGBoost model with focal loss; returns an ordinary ``xgboost.Booster``.
 
     The weighted init score ``loss.init_score(labels, weights, K)`` is stored in the model as ``base_score`` (a
-    float for binary, a length-K list for multiclass), so ``booster.predict(dmat, output_margin=True)`` returns RAW
-    MARGINS including it (``(n,)`` binary, ``(n, K)`` multiclass) in any process, also after ``save_model``; the
+    float for binary, a length-K list for multiclass, a length-L list for multi-label), so
+    ``booster.predict(dmat, output_margin=True)`` returns RAW MARGINS including it (``(n,)`` binary, ``(n, K)``
+    multiclass, ``(n, L)`` multi-label) in any process, also after ``save_model``; the
     ``evals`` are scored from the same intercept. Probabilities come from ``loss.predict_proba(margins)``.
     Training uses :func:`objective` and :func:`metric` (named ``"focal_loss"``, reported last, so
     ``early_stopping_rounds=`` stops on it; ``booster.best_iteration`` is set and
@@ -166,10 +202,15 @@ def train(
     ----------
     loss : FocalLoss
     params : mapping
-        XGBoost parameters without ``objective`` and ``base_score`` (both are set here). ``num_class`` (K > 1) makes
-        the model multiclass; it must agree with ``loss.alpha`` when that is a sequence (and is set from it if
-        absent). ``disable_default_eval_metric`` defaults to True unless ``eval_metric`` is given (builtin metrics
-        see margins through the placeholder objective's link, so they are rarely meaningful here).
+        XGBoost parameters without ``objective`` and ``base_score`` (both are set here). ``num_class`` (K > 1) makes the
+        model multiclass; it must agree with ``loss.alpha`` when that is a sequence (and is set from it if absent).
+        ``num_target`` (L > 1) makes it multi-label over L labels, one sigmoid focal term per label (``multi_strategy``
+        ``"one_output_per_tree"`` or ``"multi_output_tree"``; a sequence ``loss.alpha`` is then one positive weight per
+        label); the DMatrix labels are ``(n, L)`` matrices in [0, 1]. A multi-label model keeps XGBoost's
+        ``reg:squarederror`` objective, so its plain ``predict()`` also returns the margins; per-label probabilities are
+        ``loss.predict_proba(margins, multi_label=True)``. ``disable_default_eval_metric`` defaults to True unless
+        ``eval_metric`` is given (builtin metrics see margins through the placeholder objective's link, so they are
+        rarely meaningful here).
     dtrain, evals : xgboost.DMatrix
         With labels (and optional weights, applied by the objective and metric); no ``base_margin``.
     num_boost_round : int
@@ -203,8 +244,8 @@ def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any
     """:func:`train`, also returning the init score stored as ``base_score`` (None with ``xgb_model``)."""
     if not isinstance(dtrain, xgb.DMatrix):
         raise ValueError(f"dtrain must be an xgboost.DMatrix, got {type(dtrain).__name__}")
-    loss, params, n_classes = check_train_args(loss, params, kwargs, "focal_boost.xgboost.train")
-    focal_objective, focal_metric = objective(loss, n_classes), metric(loss, n_classes)
+    loss, params, n_classes, n_labels = _check_train_task(loss, params, kwargs, "focal_boost.xgboost.train")
+    focal_objective, focal_metric = objective(loss, n_classes, n_labels), metric(loss, n_classes, n_labels)
     focal_objective.overwrite_preds = True  # xgb.train's margins are a fresh copy per round (see the class)
     init: float | np.ndarray | None = None
 
@@ -219,7 +260,7 @@ def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any
         if label.size == 0:
             raise ValueError(f"{what} has no label; focal loss needs labels")
         try:
-            target = loss.prepare_target(label, weight, n_classes)
+            target = loss.prepare_target(label, weight, n_classes, n_labels)
         except ValueError as exc:
             raise ValueError(f"{what}: {exc}") from exc
         # Validated once: the objective and metric find these targets again by DMatrix and values.
@@ -228,7 +269,7 @@ def _train(loss: Any, params: Any, dtrain: Any, num_boost_round: int, evals: Any
         if dmat is dtrain and kwargs.get("xgb_model") is None:
             init = target.init_score()
             # base_score must be plain floats (xgboost serialises it to JSON).
-            params["base_score"] = float(init) if n_classes is None else [float(v) for v in np.asarray(init)]
+            params["base_score"] = float(init) if np.ndim(init) == 0 else [float(v) for v in np.asarray(init)]
     booster = xgb.train(params, dtrain, num_boost_round=num_boost_round, evals=evals, obj=focal_objective,
                         custom_metric=focal_metric, **kwargs)
     return _declare_objective(booster, n_classes), init
@@ -258,10 +299,11 @@ class FocalXGBClassifier(FocalClassifierBase):
     """
 
     _IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
+    _multi_label = True
 
     def _engine_settings(self) -> EngineSettings:
         params = dict(self._engine_params)
-        for refused in ("objective", "base_score", "num_class"):
+        for refused in ("objective", "base_score", "num_class", "num_target"):
             if params.get(refused) is not None:
                 raise ValueError(f"{refused}={params[refused]!r} is not supported by {type(self).__name__}; the "
                                  "focal loss sets it (use gamma, alpha and sample_weight)")
@@ -289,6 +331,8 @@ class FocalXGBClassifier(FocalClassifierBase):
         params = dict(fit.settings.params)
         if fit.n_classes is not None:
             params["num_class"] = fit.n_classes
+        if fit.n_labels is not None:
+            params["num_target"] = fit.n_labels  # multi_strategy as given (xgboost's default: one_output_per_tree)
         dmatrix_kwargs = fit.settings.extra["dmatrix"]
         callbacks = fit.settings.extra["callbacks"]
         dtrain = xgb.DMatrix(fit.X, label=fit.y, weight=fit.sample_weight, **dmatrix_kwargs)

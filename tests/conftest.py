@@ -77,3 +77,16 @@ def run_plain_python(tmp_path) -> Callable[..., str]:
         return proc.stdout
 
     return run
+
+
+def make_multilabel(n_samples: int = 600, n_features: int = 5, rates: tuple[float, ...] = (0.3, 0.15, 0.05),
+                    noise: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` rounded to 0.1 and a 0/1 label matrix ``Y`` (n_samples, L) with about the given positive rate per
+    label; label j is driven by features j and j + 1 (mod n_features) plus Gaussian noise of scale ``noise``."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.normal(size=(n_samples, n_features)), 1)
+    Y = np.empty((n_samples, len(rates)), dtype=np.int64)
+    for j, rate in enumerate(rates):
+        score = X[:, j % n_features] + 0.5 * X[:, (j + 1) % n_features] + noise * rng.normal(size=n_samples)
+        Y[:, j] = score > np.quantile(score, 1.0 - rate)
+    return X, Y

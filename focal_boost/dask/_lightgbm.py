@@ -115,6 +115,8 @@ class FocalDaskLGBMClassifier(FocalLGBMClassifier):
     each eval set: lightgbm.dask 4.7 does not aggregate validation metrics across workers.
     """
 
+    _multi_label = False  # the Dask training takes class labels (n,) only
+
     def fit(  # type: ignore[override]
         self,
         X: Any,
