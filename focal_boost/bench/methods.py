@@ -6,8 +6,8 @@ Methods (every one gets the same number of candidate configurations, ``budget``,
 - ``weighted_logloss``: builtin log loss with class weights given as sample weights (binary: positives weigh
   n_negative / n_positive, i.e. ``scale_pos_weight``; multiclass: "balanced", n / (K n_k)); the validation split
   gets the same class weights, so early stopping watches the weighted log loss it trains on. Candidates = tree sizes.
-- ``focal_tuned``: focal loss, candidates = gamma in {0, 0.5, 1, 2} (alpha=None, the library default) at the default
-  tree size; gamma=0 is the log loss itself, so selection can fall back to it.
+- ``focal_tuned``: focal loss, candidates = the first ``budget`` gammas of (0, 1, 2, 0.5) (alpha=None, the library
+  default) at the default tree size; gamma=0 is the log loss itself, so selection can fall back to it.
 - ``focal_retinanet``: focal loss at RetinaNet's setting gamma=2, alpha=0.25 (binary; alpha=None for multiclass,
   where a scalar alpha is undefined). This is not the library's default (alpha=None); (gamma, alpha) are not tuned,
   the budget goes to the same tree-size grid as the logloss methods.
@@ -59,12 +59,12 @@ class Settings:
     n_estimators: int = 200
     learning_rate: float = 0.15
     early_stopping_rounds: int = 20
-    budget: int = 4  # candidate configurations per method
+    budget: int = 3  # candidate configurations per method (the full suite: 4)
     sizes: tuple[int, ...] = (2, 3, 4, 5)  # tree depths of the size grid; the first `budget` are used
     default_size: int = 4  # tree depth of focal_tuned
     # focal_tuned's gammas (alpha=None, the library default). gamma=0 is the builtin log loss, so selection can
     # fall back to it: focal_tuned is a superset of logloss at its tree size.
-    focal_gammas: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    focal_gammas: tuple[float, ...] = (0.0, 1.0, 2.0, 0.5)
     # CatBoost's Python multiclass objective is called once per object, twice per iteration at one leaf-estimation
     # iteration (catboost 1.2.10). With the per-object kernel of issue 13 that is ~20 us per object and iteration
     # on the 2-core development machine under load (one thread; 0.8 ms before). Focal multiclass CatBoost runs when
@@ -123,21 +123,22 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        if self.gamma is None:
+        if self.gamma is None or self.method == "weighted_logloss":
             return f"depth={self.depth}"
         alpha = "None" if self.alpha in (None, "none") else self.alpha
         return f"depth={self.depth} gamma={self.gamma:g} alpha={alpha}"
 
 
-def candidates(method: str, n_classes: int, settings: Settings) -> list[Candidate]:
-    """The ``settings.budget`` candidates of a method (all methods get the same number)."""
+def candidates(method: str, n_classes: int, settings: Settings, multilabel: bool = False) -> list[Candidate]:
+    """The ``settings.budget`` candidates of a method (all methods get the same number); ``n_classes`` is K, or L
+    labels with ``multilabel`` (where a scalar alpha weighs every label's positives)."""
     k = settings.budget
     if len(settings.sizes) < k:
         raise ValueError(f"budget={k} needs at least {k} tree sizes, got sizes={settings.sizes!r}")
     if method in ("logloss", "weighted_logloss"):
         return [Candidate(method, d) for d in settings.sizes[:k]]
     if method == "focal_retinanet":
-        alpha = RETINANET_ALPHA if n_classes == 2 else None
+        alpha = RETINANET_ALPHA if n_classes == 2 or multilabel else None
         return [Candidate(method, d, RETINANET_GAMMA, alpha) for d in settings.sizes[:k]]
     if method == "focal_tuned":
         gammas = settings.focal_gammas
@@ -157,15 +158,18 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return counts.sum() / (n_classes * counts)
 
 
-def skip_reason(engine: str, method: str, n_train: int, n_classes: int, settings: Settings) -> str | None:
+def skip_reason(engine: str, method: str, n_train: int, n_classes: int, settings: Settings,
+                multilabel: bool = False) -> str | None:
     """Why a (engine, method) pair is not run on a dataset, or ``None`` when it runs."""
-    if method in FOCAL_METHODS:
+    if method in FOCAL_METHODS or (multilabel and method == "weighted_logloss"):
         module, name = ADAPTERS[engine]
         try:
-            _adapter(engine)
+            cls = _adapter(engine)
         except ImportError as exc:
             return f"adapter {module}.{name} is not available ({exc})"
-        if engine == "catboost" and n_classes > 2:
+        if multilabel and not getattr(cls, "_multi_label", False):
+            return f"{module}.{name} does not train multi-label targets"
+        if engine == "catboost" and n_classes > 2 and not multilabel:
             per_call = settings.catboost_multiclass_seconds_per_object_round
             est = n_train * settings.n_estimators * settings.budget * per_call
             if est > settings.catboost_multiclass_max_seconds:
@@ -269,6 +273,8 @@ def fit_candidate(engine: str, cand: Candidate, X: pd.DataFrame, y: np.ndarray, 
     """Train one candidate on (X, y) with early stopping on (X_val, y_val) by the method's own metric; ``X`` and
     ``X_val`` come from :func:`engine_frame`."""
     params = engine_params(engine, cand.depth, seed, settings, categorical)
+    if np.ndim(y) == 2:
+        return _fit_multilabel(engine, cand, params, X, y, X_val, y_val, settings)
     if engine == "catboost":
         params.update(settings.catboost_leaf_params(n_classes))
     w = w_val = None
@@ -322,6 +328,57 @@ def _fit_builtin(engine: str, cand: Candidate, params: dict[str, Any], X: pd.Dat
     return Fitted(cand, predict, fit_time, n_rounds, {"model": model})
 
 
+def _fit_multilabel(engine: str, cand: Candidate, params: dict[str, Any], X: pd.DataFrame, Y: np.ndarray,
+                    X_val: pd.DataFrame, Y_val: np.ndarray, settings: Settings) -> Fitted:
+    """Multi-label candidates (``Y`` an (n, L) 0/1 matrix). ``logloss`` is what each engine's user runs: XGBoost's
+    builtin multi-target ``binary:logistic`` (one ``XGBClassifier`` on ``Y``), L binary ``LGBMClassifier`` (LightGBM
+    has no multi-label loss), CatBoost's ``MultiLogloss``. ``weighted_logloss`` is the focal classifier at gamma=0
+    with per-label alpha = the label's share of negatives (positives weigh n_neg/n_pos against negatives, the
+    class-weighted log loss; no builtin multi-target loss takes weights per label). Focal methods: the focal
+    classifier on ``Y``."""
+    if cand.method in FOCAL_METHODS or cand.method == "weighted_logloss":
+        if cand.method == "weighted_logloss":
+            cand = Candidate(cand.method, cand.depth, 0.0, [float(a) for a in 1.0 - Y.mean(axis=0)])
+        return _fit_focal(engine, cand, params, X, Y, X_val, Y_val, Y.shape[1], settings)
+    es = settings.early_stopping_rounds
+    t0 = time.perf_counter()
+    if engine == "lightgbm":
+        import lightgbm as lgb
+
+        models = []
+        for j in range(Y.shape[1]):
+            m = lgb.LGBMClassifier(**params)
+            m.fit(X, Y[:, j], eval_set=[(X_val, Y_val[:, j])], callbacks=[lgb.early_stopping(es, verbose=False)])
+            models.append(m)
+        n_rounds = int(np.mean([m.best_iteration_ or params["n_estimators"] for m in models]))
+
+        def proba(X_new: pd.DataFrame) -> np.ndarray:
+            return np.column_stack([m.predict_proba(X_new)[:, 1] for m in models])
+        model: Any = models
+    elif engine == "xgboost":
+        import xgboost as xgb
+
+        model = xgb.XGBClassifier(**params, early_stopping_rounds=es, eval_metric="logloss")
+        model.fit(X, Y, eval_set=[(X_val, Y_val)], verbose=False)
+        n_rounds = int(model.best_iteration) + 1
+        proba = model.predict_proba
+    else:
+        import catboost as cb
+
+        cat = params.get("cat_features")
+        model = cb.CatBoostClassifier(**params, loss_function="MultiLogloss", early_stopping_rounds=es)
+        model.fit(cb.Pool(X, Y, cat_features=cat), eval_set=cb.Pool(X_val, Y_val, cat_features=cat),
+                  use_best_model=True)
+        n_rounds = int(model.get_best_iteration()) + 1
+        proba = model.predict_proba
+    fit_time = time.perf_counter() - t0
+
+    def predict(X_new: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {"native": np.asarray(proba(X_new), dtype=np.float64)}
+
+    return Fitted(cand, predict, fit_time, n_rounds, {"model": model})
+
+
 def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
                X_val: pd.DataFrame, y_val: np.ndarray, n_classes: int, settings: Settings) -> Fitted:
     cls = _adapter(engine)
@@ -342,11 +399,13 @@ def _fit_focal(engine: str, cand: Candidate, params: dict[str, Any], X: pd.DataF
     # (LightGBM included, unlike LGBMClassifier's 1-based count), so the rounds used are that plus one.
     n_rounds = int(clf.best_iteration_) + 1
 
+    multi_label = np.ndim(y) == 2
+
     def predict(X_new: pd.DataFrame) -> dict[str, np.ndarray]:
         raw = clf.decision_function(X_new)
         return {
-            "calibrated": clf.loss_.predict_proba(raw, calibrate=True),
-            "uncalibrated": clf.loss_.predict_proba(raw, calibrate=False),
+            "calibrated": clf.loss_.predict_proba(raw, calibrate=True, multi_label=multi_label),
+            "uncalibrated": clf.loss_.predict_proba(raw, calibrate=False, multi_label=multi_label),
         }
 
     return Fitted(cand, predict, fit_time, n_rounds, {"alpha": alpha, "model": clf})

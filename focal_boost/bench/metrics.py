@@ -10,14 +10,20 @@ Conventions (stated in every report):
 - Log loss: mean negative log-likelihood, probabilities clipped to [1e-15, 1 - 1e-15] for the log only.
 - ECE (expected calibration error), 15 equal-width bins: binary on the positive-class probability, multiclass on the
   top-label confidence (max probability vs whether the argmax is right).
+- Multi-label (labels ``Y`` and probabilities ``P`` both (n, L)): every metric is the macro average over the labels
+  of the binary metric of that label's column (PR-AUC and ROC-AUC over the labels with positives in ``Y``; F1 and
+  recall at each label's own validation-chosen threshold); ``pr_auc_per_label`` lists the per-label PR-AUC.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, recall_score, roc_auc_score
 
-__all__ = ["HIGHER_IS_BETTER", "METRICS", "best_f1_threshold", "ece", "evaluate", "pr_auc"]
+__all__ = ["HIGHER_IS_BETTER", "METRICS", "best_f1_threshold", "ece", "evaluate", "evaluate_multilabel", "pr_auc",
+           "thresholds"]
 
 METRICS = ("pr_auc", "roc_auc", "f1", "recall", "brier", "log_loss", "ece", "fit_time_s")
 HIGHER_IS_BETTER = {"pr_auc": True, "roc_auc": True, "f1": True, "recall": True, "brier": False,
@@ -28,11 +34,38 @@ EPS = 1e-15
 
 
 def pr_auc(y: np.ndarray, proba: np.ndarray) -> float:
-    """Average precision; multiclass: macro over classes present in ``y`` (one-vs-rest). ``proba`` (n, K)."""
+    """Average precision; multiclass: macro over classes present in ``y`` (one-vs-rest). ``proba`` (n, K);
+    multi-label ``y`` and ``proba`` (n, L): macro over the labels with positives."""
+    if y.ndim == 2:
+        return float(np.mean(_per_label_pr_auc(y, proba)))
     if proba.shape[1] == 2:
         return float(average_precision_score(y, proba[:, 1]))
     present = [k for k in range(proba.shape[1]) if np.any(y == k)]
     return float(np.mean([average_precision_score(y == k, proba[:, k]) for k in present]))
+
+
+def _per_label_pr_auc(Y: np.ndarray, P: np.ndarray) -> list[float]:
+    return [float(average_precision_score(Y[:, j], P[:, j])) if Y[:, j].any() else float("nan")
+            for j in range(Y.shape[1])]
+
+
+def thresholds(y: np.ndarray, proba: np.ndarray) -> float | np.ndarray | None:
+    """The validation-chosen F1 thresholds: binary a float, multi-label one per label, multiclass ``None``."""
+    if y.ndim == 2:
+        return np.array([best_f1_threshold(y[:, j], proba[:, j]) if y[:, j].any() else 0.5
+                         for j in range(y.shape[1])])
+    if proba.shape[1] == 2:
+        return best_f1_threshold(y, proba[:, 1])
+    return None
+
+
+def evaluate_multilabel(Y: np.ndarray, P: np.ndarray, threshold: np.ndarray) -> dict[str, Any]:
+    """Macro averages over labels of the binary metrics (see the module docstring)."""
+    per = [evaluate(Y[:, j], np.column_stack([1.0 - P[:, j], P[:, j]]), float(threshold[j]))
+           for j in range(Y.shape[1]) if Y[:, j].any() and not Y[:, j].all()]
+    out: dict[str, Any] = {m: float(np.mean([p[m] for p in per])) for m in per[0]}
+    out["pr_auc_per_label"] = " ".join(f"{v:.4f}" for v in _per_label_pr_auc(Y, P))
+    return out
 
 
 def best_f1_threshold(y: np.ndarray, p1: np.ndarray) -> float:
@@ -59,12 +92,14 @@ def ece(y: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
     return float(total / len(y))
 
 
-def evaluate(y: np.ndarray, proba: np.ndarray, threshold: float | None) -> dict[str, float]:
+def evaluate(y: np.ndarray, proba: np.ndarray, threshold: float | np.ndarray | None) -> dict[str, Any]:
     """All held-out metrics of probabilities ``proba`` (n, K) for labels ``y`` in 0..K-1.
 
     ``threshold`` (binary only): positive-class probability threshold chosen on the validation split.
     """
     proba = np.asarray(proba, dtype=np.float64)
+    if y.ndim == 2:
+        return evaluate_multilabel(y, proba, np.asarray(threshold))
     k = proba.shape[1]
     onehot = np.eye(k)[y]
     out = {"pr_auc": pr_auc(y, proba)}

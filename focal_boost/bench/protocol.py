@@ -21,7 +21,7 @@ import numpy as np
 
 from .datasets import Dataset, DatasetSpec
 from .methods import ENGINES, FOCAL_METHODS, METHODS, Settings, candidates, engine_frame, fit_candidate, skip_reason
-from .metrics import evaluate, pr_auc
+from .metrics import evaluate, pr_auc, thresholds
 
 __all__ = ["EtaEstimator", "Protocol", "Task", "TaskResult", "make_tasks", "prior_cost", "run_task", "run_tasks",
            "task_key"]
@@ -104,7 +104,7 @@ def make_tasks(specs: list[DatasetSpec], data: dict[str, Dataset], engines: tupl
         rskf = RepeatedStratifiedKFold(n_splits=protocol.n_splits, n_repeats=protocol.n_repeats,
                                        random_state=protocol.seed)
         k = ds.n_classes
-        for i, (tr, te) in enumerate(rskf.split(ds.X, ds.y)):
+        for i, (tr, te) in enumerate(rskf.split(ds.X, ds.strata())):
             repeat, fold = divmod(i, protocol.n_splits)
             for engine in engines:
                 tasks.append(Task(spec, engine, methods, repeat, fold, tr, te, protocol, settings,
@@ -189,22 +189,22 @@ def run_task(task: Task) -> TaskResult:
     k = ds.n_classes
     seed = task.protocol.seed + 1000 * task.repeat + task.fold
     fit_idx, val_idx = train_test_split(task.train_idx, test_size=task.protocol.val_fraction,
-                                        stratify=y[task.train_idx], random_state=seed)
+                                        stratify=ds.strata()[task.train_idx], random_state=seed)
     X_fit, y_fit, X_val, y_val = X.iloc[fit_idx], y[fit_idx], X.iloc[val_idx], y[val_idx]
     X_test, y_test = X.iloc[task.test_idx], y[task.test_idx]
-    counts_test = np.bincount(y_test, minlength=k)
+    counts_test = y_test.sum(axis=0) if ds.multilabel else np.bincount(y_test, minlength=k)
     rows: list[dict[str, Any]] = []
     predictions: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     errors: dict[str, str] = {}
     for method in task.methods:
-        reason = skip_reason(task.engine, method, len(fit_idx), k, task.settings)
+        reason = skip_reason(task.engine, method, len(fit_idx), k, task.settings, ds.multilabel)
         if reason is not None:
             skipped[method] = reason
             continue
         try:
             best, best_score, tune_time = None, -np.inf, 0.0
-            for cand in candidates(method, k, task.settings):
+            for cand in candidates(method, k, task.settings, ds.multilabel):
                 fitted = fit_candidate(task.engine, cand, X_fit, y_fit, X_val, y_val, k, seed, task.settings,
                                        ds.categorical)
                 tune_time += fitted.fit_time
@@ -214,11 +214,7 @@ def run_task(task: Task) -> TaskResult:
                     best, best_score, best_val = fitted, score, val_pred
             test_pred = best.predict(X_test)
             for variant, proba in test_pred.items():
-                threshold = None
-                if k == 2:
-                    from .metrics import best_f1_threshold
-
-                    threshold = best_f1_threshold(y_val, best_val[variant][:, 1])
+                threshold = thresholds(y_val, best_val[variant])
                 row = {
                     "dataset": ds.name, "task": ds.task, "kind": ds.kind, "engine": task.engine, "method": method,
                     "probabilities": variant,
@@ -228,7 +224,7 @@ def run_task(task: Task) -> TaskResult:
                 row.update({
                     "fit_time_s": best.fit_time, "tune_time_s": tune_time, "n_rounds": best.n_rounds,
                     "selected": best.candidate.label, "val_pr_auc": best_score,
-                    "threshold": np.nan if threshold is None else threshold,
+                    "threshold": threshold if isinstance(threshold, float) else np.nan,
                     "n_train": len(fit_idx), "n_val": len(val_idx), "n_test": len(task.test_idx),
                     "n_test_minority": int(counts_test.min()),
                 })

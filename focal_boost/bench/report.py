@@ -192,7 +192,7 @@ def across_datasets(df: pd.DataFrame, paired: pd.DataFrame | None = None, metric
     out = []
     cells = paired[(paired["metric"] == metric) & paired["key"].isin(keys)]
     for (engine, key), g in cells.groupby(["engine", "key"], sort=False):
-        for task in ("binary", "multiclass"):
+        for task in ("binary", "multiclass", "multilabel"):
             for data in ("real", "all"):
                 sel = g[[groups[d]["task"] == task and (data == "all" or groups[d]["kind"] != "generated")
                          for d in g["dataset"]]]
@@ -426,6 +426,27 @@ def _calibration_section(cal: pd.DataFrame) -> list[str]:
     return out
 
 
+def _per_label_section(df: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
+    """Multi-label datasets: mean held-out PR-AUC of each label per engine and method (``pr_auc_per_label``)."""
+    if "pr_auc_per_label" not in df:
+        return []
+    sub = df[df["pr_auc_per_label"].notna() & (df["probabilities"] != "uncalibrated")]
+    if sub.empty:
+        return []
+    out = ["## Multi-label: PR-AUC per label", "",
+           "Mean held-out average precision of each label over folds (the macro average is the PR-AUC above).", ""]
+    rows = []
+    for (dataset, engine, key), g in sub.groupby(["dataset", "engine", "key"], sort=False):
+        per = np.array([[float(v) for v in str(cell).split()] for cell in g["pr_auc_per_label"]])
+        names = meta.get("datasets", {}).get(dataset, {}).get("labels") or [str(j) for j in range(per.shape[1])]
+        rows.append([dataset, engine, key, "; ".join(f"{n} {m:.3f}" for n, m in
+                                                     zip(names, np.nanmean(per, axis=0), strict=False))])
+    out.append(_table(["dataset", "engine", "method", "PR-AUC per label"], rows,
+                      "per-label"))
+    out.append("")
+    return out
+
+
 def render_markdown(df: pd.DataFrame, meta: dict[str, Any], figures: Sequence[str] = (), level: float = LEVEL,
                     cds: list[dict[str, Any]] | None = None) -> str:
     """The whole report.md text from the results table ``df`` and the run metadata ``meta``; ``cds``: the output
@@ -471,6 +492,7 @@ def render_markdown(df: pd.DataFrame, meta: dict[str, Any], figures: Sequence[st
                        "also significantly better on", "significantly worse on (quality metrics)"], vrows, "verdict"))
     out.append("")
     out += _cd_section(cds)
+    out += _per_label_section(df, meta)
     out += _calibration_section(calibration_table(df))
     out += ["## Headline: held-out PR-AUC (mean ± SE over folds)", "", headline_markdown(df, ver), ""]
     out += _setup_section(meta, datasets)

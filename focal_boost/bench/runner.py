@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 __all__ = ["METHOD_TEXT", "RESULTS_ROOT", "RunConfig", "TaskProgress", "format_duration", "print_summary",
-           "progress_line", "quick_config", "run_benchmark"]
+           "progress_line", "quick_config", "run_benchmark", "suite_config"]
 
 METHOD_TEXT = {
     "logloss": "the engine's builtin log loss; candidates: the tree-size grid",
@@ -75,6 +75,17 @@ class RunConfig:
             i += 1
             folder = self.results_root / f"{self.name}-{i}"
         return folder
+
+
+SUITE_SETTINGS: dict[str, dict[str, Any]] = {"default": {}, "full": {"budget": 4}}
+
+
+def suite_config(suite: str) -> tuple[Protocol, Settings]:
+    """The protocol and settings of a suite: ``default`` (``make bench``: 3 candidates per method, sized to run in
+    15 minutes on 2 cores) or ``full`` (4 candidates per method)."""
+    if suite not in SUITE_SETTINGS:
+        raise ValueError(f"unknown suite {suite!r}; known: {sorted(SUITE_SETTINGS)}")
+    return Protocol(), Settings(**SUITE_SETTINGS[suite])
 
 
 def quick_config(**overrides: Any) -> tuple[Protocol, Settings]:
@@ -304,6 +315,8 @@ def _dataset_meta(ds: Dataset) -> dict[str, Any]:
                             "description": ds.description}
     if ds.source is not None:
         meta["source"] = dict(ds.source)
+    if ds.multilabel:
+        meta["labels"] = list(ds.class_names)
     positive = ds.positive_class()
     if positive is not None:
         meta["positive_class"] = positive["label"]
@@ -343,7 +356,7 @@ def _plots(config: RunConfig, data: dict[str, Dataset], results: list[TaskResult
     figures = []
     for spec in config.datasets:
         name = spec.name
-        if name not in store:
+        if name not in store or data[name].multilabel:  # curves per class; multi-label: the tables only
             continue
         per_engine = {e: pooled_predictions(store[name][e], data[name].y) for e in config.engines
                       if e in store[name]}
