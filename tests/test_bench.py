@@ -293,11 +293,11 @@ def test_data_path_runs_on_a_small_csv(tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
-    status = main(["bench", "--quick", "--data", str(path), "--target", "label", "--engines", "lightgbm",
-                   "--jobs", "1", "--no-plots", "--out", str(out)])
+    status = main(["bench", "--quick", "--data", str(path), "--target", "label",
+                   "--engines", "lightgbm,xgboost,catboost", "--jobs", "1", "--no-plots", "--out", str(out)])
     assert status == 0
     df = check_report_against_csv(out)
-    assert set(df.dataset) == {"customers"} and set(df.engine) == {"lightgbm"}
+    assert set(df.dataset) == {"customers"} and set(df.engine) == {"lightgbm", "xgboost", "catboost"}
     assert set(df.method) == {"logloss", "weighted_logloss", "focal_tuned", "focal_retinanet"}
     meta = json.loads((out / "run.json").read_text())
     n_churn = int((frame.label == "churn").sum())
@@ -311,6 +311,11 @@ def test_data_path_runs_on_a_small_csv(tmp_path: Path) -> None:
     assert "--pos-label" in meta["datasets"]["customers"]["positive_class_rule"]
     report = (out / "report.md").read_text()
     assert "- customers: `churn`, the minority label" in report
+    # the string column went to every engine as a categorical, and the report says so
+    assert meta["datasets"]["customers"]["categorical"] == ["colour"]
+    assert {"dataset": "customers", "categorical columns": "colour", "dropped columns (why)": "-"} in parse_table(
+        report, "columns")
+    assert meta["errors"] == []
 
 
 def test_pos_label_chooses_the_positive_class(tmp_path: Path) -> None:
