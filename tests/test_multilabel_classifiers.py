@@ -24,8 +24,9 @@ from .conftest import integer_weights, make_multilabel
 SMALL = {
     "lightgbm": dict(n_estimators=8, n_jobs=1),
     "xgboost": dict(n_estimators=8, n_jobs=1),
+    "catboost": dict(n_estimators=8, thread_count=1, random_seed=0),
 }
-CLASSES = {"lightgbm": FocalLGBMClassifier, "xgboost": FocalXGBClassifier}
+CLASSES = {"lightgbm": FocalLGBMClassifier, "xgboost": FocalXGBClassifier, "catboost": FocalCatBoostClassifier}
 ENGINES = list(CLASSES)
 MULTILABEL_CHECKS = [check_classifiers_multilabel_representation_invariance,
                      check_classifiers_multilabel_output_format_predict,
@@ -137,9 +138,3 @@ def test_bad_targets_and_alpha(engine):
     # a single-label fit after a multi-label one predicts labels again
     y = Y[:, 0]
     assert _clf(engine).fit(X, Y).fit(X, y).predict(X).shape == (len(X),)
-
-
-def test_catboost_refuses_multilabel_targets_for_now():
-    X, Y = make_multilabel()
-    with pytest.raises(ValueError, match="does not support multi-label"):
-        FocalCatBoostClassifier(n_estimators=2, thread_count=1).fit(X, Y)
