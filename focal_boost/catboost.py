@@ -3,6 +3,8 @@
 - :class:`FocalObjective` implements CatBoost's user-defined objective protocol (``calc_ders_range`` for binary,
   ``calc_ders_multi`` for softmax multiclass);
 - :class:`FocalMetric` implements the user-defined metric protocol (usable as ``eval_metric`` with early stopping);
+- :class:`FocalMultiLabelObjective` / :class:`FocalMultiLabelMetric` are the multi-label pair (one sigmoid focal term
+  per label) on CatBoost's multi-target protocol, and :func:`train` trains them on a Pool with an ``(n, L)`` label;
 - :class:`FocalCatBoostClassifier` is a scikit-learn classifier over ``catboost.CatBoost``; it stores the init score
   in the model, so a model saved with ``save_model`` predicts the same raw scores in plain CatBoost.
 
@@ -22,6 +24,12 @@ CatBoost quirks handled here (catboost 1.2.10):
   init score rounded to float32 and stores that value with ``set_scale_and_bias`` (scalar bias for binary, one bias
   per class for multiclass) after training.
 - With several eval sets, early stopping and ``use_best_model`` follow the *last* one.
+- Multi-label: CatBoost takes an objective as multi-target only when it subclasses
+  ``catboost.MultiTargetCustomObjective`` (checked by class), and it refuses a Pool baseline with one ("baselines data
+  size (3) is not equal to expected dimension (1)"; builtin ``MultiLogloss`` refuses it too, and
+  ``boost_from_average``): the init score is an offset inside the objective and metric, then the model's L-valued
+  bias. ``prediction_type="Probability"`` of such a model is a softmax across the labels; ``RawFormulaVal`` is the
+  raw score.
 
 The builtin ``Focal:focal_alpha=A;focal_gamma=G`` loss (``TFocalError`` in
 ``catboost/private/libs/algo_helpers/error_functions.h``) returns the exact first and second derivatives of the
@@ -537,7 +545,11 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     ----------
     gamma, alpha, hessian
         Focal loss parameters, see :class:`focal_boost.FocalLoss`. Two classes use the binary (sigmoid) loss unless
-        alpha is a sequence of per-class weights; more classes use the softmax loss.
+        alpha is a sequence of per-class weights; more classes use the softmax loss. An ``(n, L)`` 0/1 indicator
+        ``y`` trains the multi-label loss (alpha None, a float, or one float per label), as :func:`train` does:
+        ``predict_proba``/``decision_function`` ``(n, L)``, ``predict`` the 0/1 matrix, ``classes_ = arange(L)``;
+        on one thread unless ``thread_count`` is given (as multiclass, below); ``eval_metric`` is not accepted
+        there (the focal metric is the eval metric).
     calibrate : bool, default True
         ``predict_proba`` returns calibrated posteriors (see ``FocalLoss.predict_proba``); False gives
         sigmoid/softmax of the raw scores.
