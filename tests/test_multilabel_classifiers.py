@@ -138,3 +138,13 @@ def test_bad_targets_and_alpha(engine):
     # a single-label fit after a multi-label one predicts labels again
     y = Y[:, 0]
     assert _clf(engine).fit(X, Y).fit(X, y).predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_onnx_export_refuses_multilabel_models(engine):
+    pytest.importorskip("onnx")
+    from focal_boost.onnx import to_onnx
+
+    X, Y = make_multilabel()
+    with pytest.raises(ValueError, match="multi-label"):
+        to_onnx(_clf(engine).fit(X, Y))
