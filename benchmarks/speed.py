@@ -3,13 +3,15 @@
     python benchmarks/speed.py                                # everything, into benchmarks/results/speed/
     python benchmarks/speed.py --engines lightgbm             # one engine; its rows replace the old ones
     python benchmarks/speed.py --quick --out /tmp/speed       # tiny smoke run
+    python benchmarks/speed.py --only multilabel              # only the multi-label rows (issue 21); others kept
     make speed                                                # the first line, in the project's .venv
 
 A script outside the package (issue 13): nothing in ``focal_boost`` imports it; ``--help`` lists the options.
 
 What is measured (one process, the engines' data objects built once and shared by every method):
 
-- **training time**: for every engine, task (binary; softmax multiclass with K=5) and n, each method is trained once
+- **training time**: for every engine, task (binary; softmax multiclass with K=5; multi-label with L=5 at 100k x 20,
+  issue 21) and n, each method is trained once
   untimed (a 2-round warm-up, which also loads numba's cached kernels), then ``--repeats`` times, the methods
   interleaved (the order reversed every other repeat) so that drifting machine load hits them alike. Quoted: the
   median time of each method and the median over repeats of the paired ratio focal / builtin.
@@ -58,8 +60,11 @@ from focal_boost.bench.methods import ENGINES  # the engines of the user's bench
 
 __all__ = ["Config", "main", "naive_grad_hess", "run"]
 
-TASKS = ("binary", "multiclass")
+TASKS = ("binary", "multiclass", "multilabel")
 N_CLASSES = 5
+N_LABELS = 5
+# Positive rate of each label of the multi-label task (issue 21: moderate to rare labels).
+LABEL_RATES = (0.30, 0.15, 0.08, 0.04, 0.02)
 GAMMA = 2.0
 ALPHA = 0.25
 # Class proportions of the multiclass task (imbalanced) and positive rate of the binary task.
@@ -80,6 +85,15 @@ TARGETS = {  # (engine, task, candidate, reference) -> [(smallest n, largest acc
     ("catboost", "multiclass", "focal (Python objective)", "builtin MultiClass"): [(10_000, 10.0)],
     ("catboost", "multiclass", "focal (Python objective)", "no-op objective (lists, 1 thread: the floor)"):
         [(10_000, 1.30)],
+    # issue 21: multi-label, L=5, 100k x 20. XGBoost against builtin binary:logistic with the same num_target and
+    # multi_strategy; LightGBM against what a user runs without focal_boost, L binary boosters; CatBoost against
+    # MultiLogloss, every method on one thread.
+    ("xgboost", "multilabel", "focal (one_output_per_tree)", "builtin binary:logistic (one_output_per_tree)"):
+        [(100_000, 1.10)],
+    ("xgboost", "multilabel", "focal (multi_output_tree)", "builtin binary:logistic (multi_output_tree)"):
+        [(100_000, 1.10)],
+    ("lightgbm", "multilabel", "focal", "L binary boosters (builtin binary)"): [(100_000, 1.10)],
+    ("catboost", "multilabel", "focal (Python objective)", "builtin MultiLogloss"): [(100_000, 5.0)],
 }
 TARGET_MIN_N = 1_000_000  # the grad_hess throughput and peak-memory targets are checked at this many rows
 
@@ -116,6 +130,8 @@ class Config:
     numpy_path: bool = True  # also train with the numba path switched off (what the numba kernels earn)
     catboost_multiclass_n: int = 10_000
     catboost_multiclass_features: int = 20  # issue 13's setting (10,000 x 20, K=5)
+    multilabel_n: int = 100_000  # issue 21's setting (100k x 20, L=5), every engine
+    multilabel_features: int = 20
     sections: tuple[str, ...] = ("train", "kernel", "memory", "startup")
     out: Path = DEFAULT_OUT
     seed: int = 0
@@ -125,9 +141,17 @@ class Config:
 
 # -- data ----------------------------------------------------------------------------------------------------------
 def make_data(n: int, features: int, task: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (n, features) float32 and integer labels: binary with ~10% positives, or 5 imbalanced classes."""
+    """``X`` (n, features) float32 and integer labels: binary with ~10% positives, 5 imbalanced classes, or a 0/1
+    label matrix (n, 5) with the positive rates ``LABEL_RATES``."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, features), dtype=np.float32)
+    if task == "multilabel":
+        Y = np.empty((n, N_LABELS), dtype=np.int64)
+        for j, rate in enumerate(LABEL_RATES):
+            coef = rng.normal(size=min(features, 6)).astype(np.float32)
+            score = X[:, : coef.size] @ coef + rng.normal(scale=2.0, size=n).astype(np.float32)
+            Y[:, j] = score > np.quantile(score, 1.0 - rate)
+        return X, Y
     coef = rng.normal(size=min(features, 10)).astype(np.float32)
     score = X[:, : coef.size] @ coef + rng.normal(scale=2.0, size=n).astype(np.float32)
     if task == "binary":
@@ -139,10 +163,11 @@ def make_data(n: int, features: int, task: str, seed: int = 0) -> tuple[np.ndarr
 
 
 def focal_loss(task: str, hessian: str | None = None) -> Any:
-    """gamma=2, alpha=0.25 (binary) or None (multiclass), the default hessian unless one is given."""
+    """gamma=2, alpha=0.25 (binary; multi-label: every label's positives) or None (multiclass), the default hessian
+    unless one is given."""
     from focal_boost import FocalLoss
 
-    alpha = ALPHA if task == "binary" else None
+    alpha = None if task == "multiclass" else ALPHA
     return FocalLoss(GAMMA, alpha) if hessian is None else FocalLoss(GAMMA, alpha, hessian)
 
 
@@ -190,6 +215,8 @@ def lightgbm_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
 
     params: dict[str, Any] = {"num_threads": cfg.threads, "verbose": -1, "learning_rate": 0.1, "num_leaves": 31,
                               "force_col_wise": True, "seed": cfg.seed, "metric": "None"}
+    if task == "multilabel":
+        return _lightgbm_multilabel_suite(X, y, params, cfg)
     dataset = lgb.Dataset(X, y, params={"verbose": -1, "num_threads": cfg.threads}, free_raw_data=True).construct()
     loss = focal_loss(task)
     if task == "multiclass":
@@ -215,6 +242,8 @@ def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite
 
     params: dict[str, Any] = {"tree_method": "hist", "max_depth": 6, "eta": 0.1, "nthread": cfg.threads,
                               "seed": cfg.seed}
+    if task == "multilabel":
+        return _xgboost_multilabel_suite(X, y, params, cfg)
     dmatrix = xgb.QuantileDMatrix(X, y, nthread=cfg.threads)
     loss = focal_loss(task)
     if task == "multiclass":
@@ -253,6 +282,74 @@ def xgboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suite
 
 
 XGBOOST_FLOOR = "floor (precomputed gradients)"
+LGB_BINARY_BOOSTERS = "L binary boosters (builtin binary)"
+LGB_LOGLOSS_FLOOR = "custom logloss objective (num_class=L)"
+
+
+def _lightgbm_multilabel_suite(X: np.ndarray, Y: np.ndarray, params: dict[str, Any], cfg: Config) -> Suite:
+    """LightGBM has no multi-label objective: focal (num_class=L, L trees per round, label matrix through
+    ``label_matrix``) against what a user runs without focal_boost, L binary boosters of 100 rounds each (builtin
+    ``binary``, one shared binned Dataset whose label is swapped), and against a Python logloss objective at
+    num_class=L (sigmoid per label in numpy: LightGBM's custom-objective floor for this layout)."""
+    import lightgbm as lgb
+    from scipy.special import expit
+
+    import focal_boost.lightgbm as flgb
+
+    no_label = lgb.Dataset(X, params={"verbose": -1, "num_threads": cfg.threads}, free_raw_data=False).construct()
+    labelled = lgb.Dataset(X, Y[:, 0].astype(np.float64), params={"verbose": -1, "num_threads": cfg.threads},
+                           free_raw_data=False).construct()
+    columns = [np.ascontiguousarray(Y[:, j], dtype=np.float64) for j in range(Y.shape[1])]
+    Yf = Y.astype(np.float64)
+    loss = focal_loss("multilabel")
+
+    def train_focal(rounds: int) -> Any:
+        return flgb.train(loss, params, no_label, rounds, label_matrix=Y)
+
+    def train_binary_boosters(rounds: int) -> Any:
+        boosters = []
+        for column in columns:
+            labelled.set_label(column)
+            boosters.append(lgb.train({**params, "objective": "binary"}, labelled, rounds))
+        return boosters
+
+    def logloss(preds: np.ndarray, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        p = expit(preds)
+        return p - Yf, p * (1.0 - p)
+
+    def train_floor(rounds: int) -> Any:
+        return lgb.train({**params, "objective": logloss, "num_class": Y.shape[1]}, no_label, rounds)
+
+    return Suite({LGB_BINARY_BOOSTERS: train_binary_boosters, LGB_LOGLOSS_FLOOR: train_floor, "focal": train_focal},
+                 [("focal", LGB_BINARY_BOOSTERS), ("focal", LGB_LOGLOSS_FLOOR),
+                  (LGB_LOGLOSS_FLOOR, LGB_BINARY_BOOSTERS)],
+                 note=f"L={Y.shape[1]}, label rates {LABEL_RATES}")
+
+
+def _xgboost_multilabel_suite(X: np.ndarray, Y: np.ndarray, params: dict[str, Any], cfg: Config) -> Suite:
+    """Focal with ``num_target=L`` against XGBoost's builtin ``binary:logistic`` with the same ``num_target`` and
+    ``multi_strategy``, for both strategies, on one shared QuantileDMatrix holding the label matrix."""
+    import xgboost as xgb
+
+    import focal_boost.xgboost as fxgb
+
+    dmatrix = xgb.QuantileDMatrix(X, Y, nthread=cfg.threads)
+    loss = focal_loss("multilabel")
+    methods: dict[str, Callable[[int], Any]] = {}
+    comparisons = []
+    for strategy in ("one_output_per_tree", "multi_output_tree"):
+        shared = {**params, "num_target": Y.shape[1], "multi_strategy": strategy}
+        builtin, focal = f"builtin binary:logistic ({strategy})", f"focal ({strategy})"
+
+        def train_builtin(rounds: int, shared: dict[str, Any] = shared) -> Any:
+            return xgb.train({**shared, "objective": "binary:logistic"}, dmatrix, rounds)
+
+        def train_focal(rounds: int, shared: dict[str, Any] = shared) -> Any:
+            return fxgb.train(loss, shared, dmatrix, rounds)
+
+        methods[builtin], methods[focal] = train_builtin, train_focal
+        comparisons.append((focal, builtin))
+    return Suite(methods, comparisons, note=f"L={Y.shape[1]}, label rates {LABEL_RATES}")
 
 
 class _NoopMulti:
@@ -334,6 +431,8 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
             "verbose": False, "allow_writing_files": False, "leaf_estimation_backtracking": "No",
             "bootstrap_type": "No"}
     alpha = ALPHA if task == "binary" else None
+    if task == "multilabel":
+        return _catboost_multilabel_suite(X, y, base, cfg)
 
     def classifier(loss_function: str) -> Callable[[int], Any]:
         def train(rounds: int) -> Any:
@@ -410,15 +509,79 @@ def catboost_suite(X: np.ndarray, y: np.ndarray, task: str, cfg: Config) -> Suit
     return Suite(methods, comparisons)
 
 
+CATBOOST_MULTILABEL_ROUTE = ("route: FocalMultiLabelObjective.calc_ders_multi (a catboost MultiTargetCustomObjective) "
+                             "-> focal_boost._catboost_kernels per-object function (numba kernel "
+                             "_catboost_numba.multilabel_row: all L labels in one call on a packed per-thread state "
+                             "array, init score as an offset inside), Python lists back to CatBoost; every method on "
+                             "1 thread")
+CATBOOST_NOOP_MULTILABEL = "no-op multi-target objective (lists, 1 thread: the floor)"
+CATBOOST_NUMBA_CALL_MULTILABEL = "no-op multi-target objective + one numba call (lists, 1 thread)"
+
+
+def _catboost_multilabel_suite(X: np.ndarray, Y: np.ndarray, base: dict[str, Any], cfg: Config) -> Suite:
+    """Multi-label on one thread (FocalCatBoostClassifier's default for a per-object objective): focal against
+    builtin ``MultiLogloss``, and the per-object floors (a no-op ``MultiTargetCustomObjective`` returning
+    preallocated lists, with and without one empty numba call) with the classifier's eval metric."""
+    from catboost import CatBoost, CatBoostClassifier, MultiTargetCustomObjective, Pool
+
+    from focal_boost.catboost import FocalCatBoostClassifier, FocalMultiLabelMetric
+
+    single = {**base, "thread_count": 1}
+    focal_params = {k: v for k, v in base.items() if k != "thread_count"}  # the classifier's default: 1 thread
+    n_labels = Y.shape[1]
+    loss = focal_loss("multilabel")
+
+    class NoopMultiTarget(_NoopMulti, MultiTargetCustomObjective):
+        pass
+
+    class NumbaCallMultiTarget(_NumbaCallMulti, MultiTargetCustomObjective):
+        pass
+
+    def train_builtin(rounds: int) -> Any:
+        return CatBoostClassifier(loss_function="MultiLogloss", iterations=rounds, **single).fit(X, Y)
+
+    def train_focal(rounds: int) -> Any:
+        model = FocalCatBoostClassifier(gamma=GAMMA, alpha=ALPHA, iterations=rounds, **focal_params).fit(X, Y)
+        if model.booster_.get_params()["thread_count"] != 1:
+            raise RuntimeError("FocalCatBoostClassifier did not train multi-label on 1 thread")
+        return model
+
+    pool = Pool(X, label=Y.astype(np.float64))
+    init = loss.init_score(Y)
+
+    def floor(objective: Callable[[], Any]) -> Callable[[int], Any]:
+        def train(rounds: int) -> Any:
+            params = {**single, "iterations": rounds, "loss_function": objective(), "boost_from_average": False,
+                      "eval_metric": FocalMultiLabelMetric(loss, n_labels, offset=init)}
+            return CatBoost(params).fit(pool)
+
+        return train
+
+    methods = {"builtin MultiLogloss": train_builtin,
+               CATBOOST_NOOP_MULTILABEL: floor(lambda: NoopMultiTarget(n_labels)),
+               CATBOOST_NUMBA_CALL_MULTILABEL: floor(lambda: NumbaCallMultiTarget(n_labels)),
+               "focal (Python objective)": train_focal}
+    comparisons = [("focal (Python objective)", "builtin MultiLogloss"),
+                   ("focal (Python objective)", CATBOOST_NOOP_MULTILABEL),
+                   (CATBOOST_NOOP_MULTILABEL, "builtin MultiLogloss"),
+                   ("focal (Python objective)", CATBOOST_NUMBA_CALL_MULTILABEL),
+                   (CATBOOST_NUMBA_CALL_MULTILABEL, CATBOOST_NOOP_MULTILABEL)]
+    return Suite(methods, comparisons, note=f"L={n_labels}, label rates {LABEL_RATES}; " + CATBOOST_MULTILABEL_ROUTE)
+
+
 SUITES: dict[str, Callable[[np.ndarray, np.ndarray, str, Config], Suite]] = {
     "lightgbm": lightgbm_suite, "xgboost": xgboost_suite, "catboost": catboost_suite}
 
 
 def task_features(engine: str, task: str, cfg: Config) -> int:
+    if task == "multilabel":
+        return cfg.multilabel_features
     return cfg.catboost_multiclass_features if (engine, task) == ("catboost", "multiclass") else cfg.features
 
 
 def task_sizes(engine: str, task: str, cfg: Config) -> list[int]:
+    if task == "multilabel":
+        return sorted({min(n, cfg.multilabel_n) for n in cfg.n})
     if engine == "catboost" and task == "multiclass":
         return sorted({min(n, cfg.catboost_multiclass_n) for n in cfg.n})
     return list(cfg.n)
@@ -725,6 +888,8 @@ def run_memory(cfg: Config, run_id: str) -> list[dict[str, Any]]:
     rows = []
     for engine in cfg.engines:
         for task in cfg.tasks:
+            if task == "multilabel":
+                continue  # no memory target for the multi-label task (issue 21 asks for training time)
             n = min(n_mem, cfg.catboost_multiclass_n) if (engine, task) == ("catboost", "multiclass") else n_mem
             # the method names and comparisons, without building data
             suite = _suite_shape(engine, task, cfg)
@@ -879,7 +1044,8 @@ def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
         out.append("")
     targets = [r for r in rows if r.get("met") in ("yes", "NO")]
     if targets:
-        out += ["## Targets (issues 5 and 13)", "", "| what | value | target | met | margin |", "|---|---|---|---|---|"]
+        out += ["## Targets (issues 5, 13 and 21)", "", "| what | value | target | met | margin |",
+                "|---|---|---|---|---|"]
         for r in targets:
             out.append(f"| {_target_label(r)} | {_target_value(r)} | {r['target']} | {r['met']} | {_margin(r)} |")
         out.append("")
@@ -892,7 +1058,11 @@ def render_markdown(rows: list[dict[str, Any]], machine: dict[str, str]) -> str:
                 "with the numba kernels switched off. CatBoost *no-op objective*: CatBoost on a Pool with the "
                 "classifier's eval metric and an objective that returns preallocated zeros (lists per object for "
                 "multiclass, an (n, 2) array per chunk for binary): CatBoost's own callback floor. 2 engine "
-                "threads; focal_boost's kernels split large arrays over 2 threads between the engine's rounds.", "",
+                "threads; focal_boost's kernels split large arrays over 2 threads between the engine's rounds. "
+                "Multi-label (L=5, 100k x 20): XGBoost focal vs builtin `binary:logistic` at the same `num_target` and "
+                "`multi_strategy`; LightGBM focal (`num_class=L`) vs L builtin binary boosters and vs a Python "
+                "logloss objective at `num_class=L`; CatBoost `FocalCatBoostClassifier.fit(X, Y)` vs "
+                "`CatBoostClassifier(loss_function='MultiLogloss')`, every CatBoost method on 1 thread.", "",
                 "| engine | task | n | rounds | repeats | candidate | reference | candidate s | reference s | ratio "
                 "| target | met |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(train, key=lambda r: (ENGINES.index(r["engine"]), TASKS.index(r["task"]), int(r["n"]))):
@@ -1052,6 +1222,9 @@ def _csv_list(text: str, allowed: Sequence[str], what: str) -> tuple[str, ...]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="speed", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("multilabel",), default=None,
+                        help="multilabel: only the multi-label training rows (same as --tasks multilabel --sections "
+                             "train); the other rows of speed.csv are kept")
     parser.add_argument("--quick", action="store_true",
                         help="tiny smoke run: n=2000, 5 rounds, 1 repeat, kernel n=60000, memory n=2000")
     parser.add_argument("--n", type=lambda s: tuple(int(float(x)) for x in s.split(",")), default=None,
@@ -1080,7 +1253,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace, command: str) -> Config:
-    cfg = Config(engines=args.engines, tasks=args.tasks, sections=args.sections, threads=args.threads, out=args.out,
+    tasks, sections = (("multilabel",), ("train",)) if args.only == "multilabel" else (args.tasks, args.sections)
+    cfg = Config(engines=args.engines, tasks=tasks, sections=sections, threads=args.threads, out=args.out,
                  memory=not args.no_memory, numpy_path=not args.no_numpy_path, command=command)
     if args.quick:
         cfg = replace(cfg, n=(2_000,), rounds=5, repeats=1, kernel_n=60_000, kernel_repeats=3, memory_n=2_000,

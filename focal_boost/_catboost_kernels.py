@@ -1,4 +1,4 @@
-"""Per-object softmax focal derivatives for CatBoost's ``calc_ders_multi`` protocol (numba).
+"""Per-object softmax and multi-label focal derivatives for CatBoost's ``calc_ders_multi`` protocol (numba).
 
 catboost 1.2.10 calls a Python multiclass objective once per object, twice per iteration
 (``_ObjectiveCalcDersMultiClass`` in ``_catboost.pyx``), holding the GIL, with a fresh numpy view of the object's K
@@ -22,12 +22,17 @@ The derivatives are ``_fast_kernels._softmax_row``'s, the row function of the ba
 
 with ``g, h = f'(s), f''(s)`` under the hessian safeguard. CatBoost maximises, so the row function returns minus
 those: ``-grad`` as a list and ``-diag(hess)`` as a K x K list of lists (CatBoost reads only its upper triangle).
+
+The multi-label objective (a ``MultiTargetCustomObjective``: catboost 1.2.10 calls ``calc_ders_multi(approx (L,),
+target (L,), weight)`` once per object, the same way) takes the same route with ``multilabel_row_ders``: label j's
+binary focal derivatives of ``approx[j] + offset[j]``, its diagonal hessian in the same kept L x L lists.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +40,10 @@ from ._math import HESSIANS, Hessian
 
 _BOUND, _ABS, _EXACT = int(Hessian.BOUND), int(Hessian.ABS), int(Hessian.EXACT)
 
-__all__ = ["RangeDers", "RowDers", "binary_range_ders", "softmax_row_ders"]
+__all__ = ["RangeDers", "RowDers", "binary_range_ders", "multilabel_row_ders", "softmax_row_ders"]
 
-# (approx, target, weight) -> (minus grad, minus diagonal hessian as K x K rows)
-RowDers = Callable[[Sequence[float], float, float], tuple[list[float], list[list[float]]]]
+# (approx, target (a class index, or L labels), weight) -> (minus grad, minus diagonal hessian as K x K rows)
+RowDers = Callable[[Sequence[float], Any, float], tuple[list[float], list[list[float]]]]
 
 
 def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Sequence[float] | None,
@@ -63,17 +68,62 @@ def softmax_row_ders(n_classes: int, gamma: float, hessian: str, class_alpha: Se
     alpha = [1.0] * k if class_alpha is None else [float(a) for a in class_alpha]
     if len(alpha) != k:
         raise ValueError(f"class_alpha must have one weight per class (K={k}), got class_alpha={class_alpha!r}")
-    return _compiled_row_ders(k, float(gamma), mode, np.array(alpha), on_other_length)
+    alpha_arr = np.array(alpha)
+
+    def new_state() -> np.ndarray:
+        from . import _catboost_numba as kernels
+
+        return kernels.new_state(k, float(gamma), mode, alpha_arr)
+
+    return _compiled_row_ders(k, new_state, "softmax_row", on_other_length)
+
+
+def multilabel_row_ders(n_labels: int, gamma: float, hessian: str, alpha_pos: Sequence[float],
+                        alpha_neg: Sequence[float], offset: Sequence[float] | None, on_other_length: RowDers,
+                        on_bad_input: RowDers) -> RowDers:
+    """A function ``ders(approx, target, weight)`` for one object of an L-label multi-label focal loss (CatBoost's
+    ``MultiTargetCustomObjective.calc_ders_multi``).
+
+    ``approx``: the object's L raw scores, float64 numpy (what CatBoost passes); ``target``: its L labels, float64
+    numpy; ``weight``: its sample weight. ``alpha_pos``/``alpha_neg``: the L positive/negative weights (the task's
+    ``alpha_pos``/``alpha_neg``); ``offset``: L raw scores added to ``approx`` first (the init score CatBoost does
+    not hold), or None. Returns ``(-grad, -diag(hess))`` as a list and an L x L list of lists kept per thread (as
+    :func:`softmax_row_ders`), the core's numbers (``FocalLoss.grad_hess`` on the ``(1, L)`` label matrix) to a
+    few ulps. One numba call per object (``_catboost_numba.multilabel_row``), no loop over labels in Python.
+    ``on_other_length`` answers (same arguments) when ``approx`` or ``target`` does not hold L values;
+    ``on_bad_input`` when a label is not 0 or 1 (soft labels included) or the weight is negative or not finite:
+    the objective's validated path, which computes soft labels and names a bad value.
+    """
+    k = int(n_labels)
+    if k < 2:
+        raise ValueError(f"n_labels must be >= 2, got n_labels={n_labels!r}")
+    if hessian not in HESSIANS:
+        raise ValueError(f"hessian must be one of {HESSIANS}, got hessian={hessian!r}")
+    mode = int(Hessian[hessian.upper()])
+    pos, neg = np.array(alpha_pos, dtype=np.float64), np.array(alpha_neg, dtype=np.float64)
+    shift = np.zeros(k) if offset is None else np.array(offset, dtype=np.float64)
+    if pos.shape != (k,) or neg.shape != (k,) or shift.shape != (k,):
+        raise ValueError(f"alpha_pos, alpha_neg and offset must hold L={k} values each, got {pos.shape}, "
+                         f"{neg.shape}, {shift.shape}")
+
+    def new_state() -> np.ndarray:
+        from . import _catboost_numba as kernels
+
+        return kernels.new_multilabel_state(float(gamma), mode, pos, neg, shift)
+
+    return _compiled_row_ders(k, new_state, "multilabel_row", on_other_length, on_bad_input)
 
 
 def _length_error(k: int, approx: Sequence[float]) -> str:
     return f"approx must hold the K={k} raw scores of one object, got {len(approx)} values"
 
 
-def _compiled_row_ders(k: int, gamma: float, mode: int, alpha: np.ndarray, on_other_length: RowDers | None
-                       ) -> RowDers:
-    """The per-object function around the numba kernel: one kernel call into a per-thread buffer, one ``tolist()``
-    of its 2 K outputs, and the K diagonal entries written into K x K lists kept per thread.
+def _compiled_row_ders(k: int, new_state: Callable[[], np.ndarray], kernel_name: str,
+                       on_other_length: RowDers | None, on_bad_input: RowDers | None = None) -> RowDers:
+    """The per-object function around a numba row kernel (``_catboost_numba.<kernel_name>``, which writes
+    ``-grad`` and ``-diag(hess)`` into the last ``2 K`` values of its ``new_state()`` buffer): one kernel call into a
+    per-thread buffer, one ``tolist()`` of its 2 K outputs, and the K diagonal entries written into K x K lists kept
+    per thread.
 
     Per object, measured on the 2-core development machine (K=5, ``python -m timeit``-style loops): the kernel call
     is ~0.34 us; building fresh K x K lists (``tolist()`` of a (K + 1, K) buffer) was ~0.5 us more, writing the
@@ -83,23 +133,26 @@ def _compiled_row_ders(k: int, gamma: float, mode: int, alpha: np.ndarray, on_ot
     0.0 (only the diagonal is ever written). The rows are returned again by the next call from the same thread:
     catboost 1.2.10 copies them out before it returns to C++ (a caller keeping them must copy them). Buffers are
     per thread because CatBoost calls the objective from each of its ``thread_count`` worker threads.
+    ``on_bad_input``: called instead (same arguments) on a bad label or weight; None raises ValueError.
     """
     from . import _catboost_numba as kernels
 
     local = threading.local()
 
     def new_buffers() -> tuple[object, ...]:
-        state = kernels.new_state(k, gamma, mode, alpha)
+        state = new_state()
         rows = [[0.0] * k for _ in range(k)]
-        return (state, state[2 + 2 * k:], rows, *rows)
+        return (state, state[state.shape[0] - 2 * k:], rows, *rows)
 
     def bad(status: int, approx: Sequence[float], target: float, weight: float
             ) -> tuple[list[float], list[list[float]]]:
         if status == kernels.BAD_LENGTH and on_other_length is not None:
             return on_other_length(approx, target, weight)
+        if status != kernels.BAD_LENGTH and on_bad_input is not None:
+            return on_bad_input(approx, target, weight)
         raise ValueError(_status_error(status, k, approx, target, weight))
 
-    namespace = {"local": local, "new_buffers": new_buffers, "kernel": kernels.softmax_row, "bad": bad}
+    namespace = {"local": local, "new_buffers": new_buffers, "kernel": getattr(kernels, kernel_name), "bad": bad}
     exec(_row_ders_source(k), namespace)  # the source is built from the integer K only
     return namespace["ders"]
 

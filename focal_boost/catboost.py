@@ -3,6 +3,8 @@
 - :class:`FocalObjective` implements CatBoost's user-defined objective protocol (``calc_ders_range`` for binary,
   ``calc_ders_multi`` for softmax multiclass);
 - :class:`FocalMetric` implements the user-defined metric protocol (usable as ``eval_metric`` with early stopping);
+- :class:`FocalMultiLabelObjective` / :class:`FocalMultiLabelMetric` are the multi-label pair (one sigmoid focal term
+  per label) on CatBoost's multi-target protocol, and :func:`train` trains them on a Pool with an ``(n, L)`` label;
 - :class:`FocalCatBoostClassifier` is a scikit-learn classifier over ``catboost.CatBoost``; it stores the init score
   in the model, so a model saved with ``save_model`` predicts the same raw scores in plain CatBoost.
 
@@ -22,6 +24,12 @@ CatBoost quirks handled here (catboost 1.2.10):
   init score rounded to float32 and stores that value with ``set_scale_and_bias`` (scalar bias for binary, one bias
   per class for multiclass) after training.
 - With several eval sets, early stopping and ``use_best_model`` follow the *last* one.
+- Multi-label: CatBoost takes an objective as multi-target only when it subclasses
+  ``catboost.MultiTargetCustomObjective`` (checked by class), and it refuses a Pool baseline with one ("baselines data
+  size (3) is not equal to expected dimension (1)"; builtin ``MultiLogloss`` refuses it too, and
+  ``boost_from_average``): the init score is an offset inside the objective and metric, then the model's L-valued
+  bias. ``prediction_type="Probability"`` of such a model is a softmax across the labels; ``RawFormulaVal`` is the
+  raw score.
 
 The builtin ``Focal:focal_alpha=A;focal_gamma=G`` loss (``TFocalError`` in
 ``catboost/private/libs/algo_helpers/error_functions.h``) returns the exact first and second derivatives of the
@@ -38,15 +46,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from catboost import CatBoost, MultiTargetCustomMetric, MultiTargetCustomObjective, Pool
 from sklearn.utils.validation import check_is_fitted
 
 from . import _catboost_kernels, _kernels
 from ._adapter import LossCallable, TargetCache
+from ._adapter import check_loss as _check_loss
 from ._frames import CATEGORICAL, STRING, FrameColumns, column_kind_error, columns_with_missing
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
-__all__ = ["FocalCatBoostClassifier", "FocalMetric", "FocalObjective", "builtin_loss_function"]
+__all__ = ["FocalCatBoostClassifier", "FocalMetric", "FocalMultiLabelMetric", "FocalMultiLabelObjective",
+           "FocalObjective", "builtin_loss_function", "train"]
 
 # Rows (summed over cached chunks) after which a cache is emptied, to bound its memory on very large data.
 _CACHE_MAX_ROWS = 4_000_000
@@ -73,12 +84,14 @@ class _CatBoostCallable(LossCallable):
     # ``self``, so the attempt could only fail (with a warning per method).
     no_jit = True
 
-    def __init__(self, loss: FocalLoss, n_classes: int | None = None, compiled: bool = False) -> None:
-        super().__init__(loss, n_classes)
+    def __init__(self, loss: FocalLoss, n_classes: int | None = None, compiled: bool = False,
+                 n_labels: int | None = None) -> None:
+        super().__init__(loss, n_classes, n_labels)
         self.compiled = bool(compiled)
 
     def _new_cache(self) -> TargetCache:
-        return TargetCache(self.loss, self.task.n_classes, _unchanged, max_rows=_CACHE_MAX_ROWS)
+        return TargetCache(self.loss, self.task.n_classes, _unchanged, max_rows=_CACHE_MAX_ROWS,
+                           n_labels=self.task.n_labels)
 
     def _target(self, targets: np.ndarray, weights: np.ndarray | None) -> Target:
         key = (targets.tobytes(), None if weights is None else weights.tobytes())
@@ -218,6 +231,127 @@ class FocalMetric(_CatBoostCallable):
         return error / weight
 
 
+# --- multi-label: one sigmoid focal term per label (CatBoost's multi-target protocol) ------------------------------
+class _MultiLabelCallable(_CatBoostCallable):
+    """Shared state of the multi-label objective and metric: the loss over L labels and the ``offset`` (L raw
+    scores, the init score) both add to the raw scores CatBoost passes them. catboost 1.2.10 refuses a Pool
+    baseline with a ``MultiTargetCustomObjective`` ("baselines data size (3) is not equal to expected dimension
+    (1)"), so the init score cannot travel as a baseline, as it does for binary and multiclass."""
+
+    def __init__(self, loss: FocalLoss, n_labels: int, offset: Any = None) -> None:
+        super().__init__(loss, None, n_labels=n_labels)
+        self.offset = _check_offset(offset, self.task.n_labels)
+
+    def _check_dimension(self, n_dims: int) -> None:
+        n_labels = self.task.n_labels
+        if n_dims != n_labels:
+            raise ValueError(f"CatBoost is training a model with {n_dims} raw score(s) per row but the loss is "
+                             f"multi-label over {n_labels} labels: give the Pool an (n, {n_labels}) label matrix, or "
+                             f"make the objective/metric with n_labels={n_dims}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "offset": None if self.offset is None else self.offset.tolist()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.offset = _check_offset(state.get("offset"), self.task.n_labels)
+
+
+def _check_offset(offset: Any, n_labels: int) -> np.ndarray | None:
+    if offset is None:
+        return None
+    arr = np.array(offset, dtype=np.float64)
+    if arr.shape != (n_labels,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"offset must be None or {n_labels} finite raw scores (one per label), got offset={offset!r}")
+    return arr
+
+
+class FocalMultiLabelObjective(_MultiLabelCallable, MultiTargetCustomObjective):
+    """Multi-label focal loss (one sigmoid per label) as a CatBoost multi-target objective:
+    ``CatBoost({"loss_function": FocalMultiLabelObjective(loss, n_labels=L), "eval_metric": FocalMultiLabelMetric(
+    loss, n_labels=L), ...}).fit(Pool(X, label=Y))`` with ``Y`` an ``(n, L)`` label matrix in [0, 1].
+
+    A subclass of ``catboost.MultiTargetCustomObjective``: catboost 1.2.10 recognises a multi-target objective by
+    that base class (it then reads the Pool's 2-D label and keeps L raw scores per row). ``offset``: the L raw
+    scores added to CatBoost's before the derivatives (the init score, ``loss.init_score(Y, w)``); None starts from
+    0. :func:`train` sets it and stores it in the model; a model trained by hand with an offset predicts without it
+    until ``model.set_scale_and_bias(1.0, list(offset))``.
+    """
+
+    def calc_ders_multi(self, approx: np.ndarray, target: np.ndarray, weight: float
+                        ) -> tuple[list[float], list[list[float]]]:
+        """Derivatives of minus the multi-label focal loss for one row.
+
+        ``approx``: the row's L raw scores, float64 ``(L,)``; ``target``: its L labels ``(L,)``; ``weight``: its
+        weight. Returns ``-grad`` (length L) and ``-diag(hess)`` (L x L; CatBoost reads the upper triangle) as
+        Python lists: label j's binary focal derivatives at ``approx[j] + offset[j]``, the core's
+        ``FocalLoss.grad_hess`` on the ``(1, L)`` label matrix to a few ulps.
+
+        catboost 1.2.10 calls this once per object, twice per iteration, holding the GIL, as for multiclass. With
+        numba the work is one call of a compiled per-object function (``_catboost_kernels.multilabel_row_ders``:
+        all L labels in one kernel call, no loop over labels in Python), installed on the instance under this
+        method's name on the first call; soft labels and bad weights take the validated path below (per object,
+        numpy), which names a bad value. ``clear_cache()`` (and pickling) drops the installed function.
+        """
+        if not _kernels.SWITCH.enabled:
+            return self._validated_row(approx, target, weight)
+        task = self.task
+        ders = _catboost_kernels.multilabel_row_ders(task.n_labels, task.gamma, self.loss.hessian,
+                                                     task.alpha_pos.tolist(), task.alpha_neg.tolist(),
+                                                     None if self.offset is None else self.offset.tolist(),
+                                                     on_other_length=self._validated_row,
+                                                     on_bad_input=self._validated_row)
+        self.__dict__["calc_ders_multi"] = ders  # shadows the method for this instance only
+        return ders(approx, target, weight)
+
+    def _validated_row(self, approx: np.ndarray, target: np.ndarray, weight: float
+                       ) -> tuple[list[float], list[list[float]]]:
+        self._check_dimension(int(np.shape(approx)[0]))
+        labels = np.asarray(target, dtype=np.float64).reshape(1, -1)
+        if labels.shape[1] != self.task.n_labels:
+            raise ValueError(f"CatBoost passed {labels.shape[1]} labels for a row of {self.task.n_labels} raw scores")
+        prepared = self._target(labels, np.array([weight], dtype=np.float64))
+        grad, hess = prepared.grad_hess(np.asarray(approx, dtype=np.float64).reshape(1, -1), offset=self.offset)
+        return (-grad[0]).tolist(), np.diag(-hess[0]).tolist()
+
+    def clear_cache(self) -> None:
+        """Drop the prepared targets and the installed per-object function (rebuilt on demand)."""
+        super().clear_cache()
+        self.__dict__.pop("calc_ders_multi", None)
+
+
+class FocalMultiLabelMetric(_MultiLabelCallable, MultiTargetCustomMetric):
+    """Multi-label focal loss as a CatBoost multi-target metric (lower is better), the weighted mean over rows of
+    the summed per-label focal loss of ``raw + offset`` (as ``FocalLoss.eval`` on the label matrix); works with
+    early stopping. Give it the objective's ``offset``."""
+
+    def is_max_optimal(self) -> bool:
+        """False: a smaller focal loss is better."""
+        return False
+
+    def evaluate(self, approxes: Sequence[np.ndarray], target: Sequence[np.ndarray], weight: np.ndarray | None
+                 ) -> tuple[float, float]:
+        """``(sum of weighted focal losses, sum of weights)`` over a chunk.
+
+        ``approxes``: L arrays of raw scores ``(n,)``, one per label; ``target``: L label arrays ``(n,)`` (catboost
+        1.2.10 passes both as tuples); ``weight``: ``(n,)`` or ``None``.
+        """
+        self._check_dimension(len(approxes))
+        if len(target) != len(approxes):
+            raise ValueError(f"CatBoost passed {len(target)} label columns for {len(approxes)} raw score columns")
+        raw = np.column_stack(approxes).astype(np.float64, copy=False)
+        if self.offset is not None:
+            raw = raw + self.offset
+        labels = np.column_stack(target).astype(np.float64, copy=False)
+        return self._target(labels, None if weight is None else np.asarray(weight)).weighted_sum(raw)
+
+    def get_final_error(self, error: float, weight: float) -> float:
+        """The weighted mean ``error / weight``."""
+        if not weight > 0:
+            raise ValueError(f"the eval data must have a positive total sample weight, got weight={weight!r}")
+        return error / weight
+
+
 # --- when the builtin Focal loss is the same objective ------------------------------------------------------------
 # Leaf-estimation settings of catboost 1.2.10 under which the second derivative is never read: Gradient leaves
 # (sum of first derivatives over sum of weights) with a score function built on first derivatives only. Bootstrap
@@ -258,6 +392,127 @@ def _builtin_focal_name(loss: FocalLoss, params: dict[str, Any]) -> str | None:
     return f"Focal:focal_alpha={loss.alpha!r};focal_gamma={loss.gamma!r}"
 
 
+# --- native training of the multi-label task --------------------------------------------------------------------
+# Parameters that would bypass or contradict the focal objective, metric and init score of train().
+_TRAIN_RESERVED = {
+    "loss_function": "train sets FocalMultiLabelObjective",
+    "objective": "train sets FocalMultiLabelObjective",
+    "eval_metric": "train sets FocalMultiLabelMetric (builtin metrics read CatBoost's raw scores, which lack the "
+                   "init score during training)",
+    "custom_metric": "builtin metrics read CatBoost's raw scores, which lack the init score during training",
+    "classes_count": "the labels are the Pool's (n, L) label matrix",
+    "class_names": "the labels are the Pool's (n, L) label matrix",
+    "class_weights": "use alpha (one weight per label) or the Pool's weights",
+    "auto_class_weights": "use alpha (one weight per label) or the Pool's weights",
+    "scale_pos_weight": "use alpha or the Pool's weights",
+}
+_FIT_RESERVED = ("y", "baseline", "init_model", "sample_weight", "cat_features", "text_features",
+                 "embedding_features")
+
+
+def _pool_label_matrix(pool: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """A Pool's (n, L) label matrix and its weights (None when every weight is 1: the same numbers)."""
+    if not isinstance(pool, Pool):
+        raise ValueError(f"{name} must be a catboost.Pool, got {type(pool).__name__}")
+    if not pool.has_label():
+        raise ValueError(f"{name} has no label; the multi-label focal loss needs an (n, L) label matrix")
+    labels = np.asarray(pool.get_label(), dtype=np.float64)
+    if labels.ndim != 2 or labels.shape[1] < 2:
+        raise ValueError(f"{name} must have an (n, L) label matrix with L >= 2 (focal_boost.catboost.train trains "
+                         f"the multi-label task; for binary and multiclass use FocalCatBoostClassifier or "
+                         f"FocalObjective/FocalMetric), got labels of shape {labels.shape}")
+    baseline = pool.get_baseline()
+    if baseline is not None and np.size(baseline) and np.any(np.asarray(baseline) != 0):
+        raise ValueError(f"{name} has a baseline; train starts from the focal init score (catboost 1.2.10 refuses "
+                         "a baseline with a multi-target objective anyway)")
+    weight = np.asarray(pool.get_weight(), dtype=np.float64)
+    return labels, (None if np.all(weight == 1.0) else weight)
+
+
+def _per_object_threads(params: dict[str, Any], task: str, stacklevel: int) -> None:
+    """One CatBoost thread by default for a per-object Python objective; a warning when more are asked for."""
+    if params.get("thread_count") is None:
+        # one thread: the per-object Python calls would otherwise queue for the GIL (class docstring)
+        params["thread_count"] = 1
+    elif params["thread_count"] == -1 or params["thread_count"] > 1:
+        warnings.warn(_PER_OBJECT_THREADS_WARNING.format(threads=params["thread_count"], task=task), UserWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def _train_multilabel(loss: FocalLoss, params: dict[str, Any], pool: Any, eval_pools: list[Any],
+                      fit_kwargs: dict[str, Any]) -> tuple[Any, np.ndarray]:
+    """Train the multi-label task on ``pool`` (labels (n, L)); returns the model, its init score stored as the
+    model's bias, and the init score (float64, (L,))."""
+    labels, weight = _pool_label_matrix(pool, "pool")
+    n_labels = labels.shape[1]
+    loss.task(n_labels=n_labels)  # alpha against L, before any work
+    try:
+        init = loss.prepare_target(labels, weight, n_labels=n_labels).init_score()
+    except ValueError as exc:
+        raise ValueError(f"pool: {exc}") from exc
+    for i, eval_pool in enumerate(eval_pools):
+        eval_labels, eval_weight = _pool_label_matrix(eval_pool, f"eval_set[{i}]")
+        if eval_labels.shape[1] != n_labels:
+            raise ValueError(f"eval_set[{i}] has {eval_labels.shape[1]} label columns but pool has {n_labels}")
+        try:
+            loss.prepare_target(eval_labels, eval_weight, n_labels=n_labels)
+        except ValueError as exc:
+            raise ValueError(f"eval_set[{i}]: {exc}") from exc
+    objective = FocalMultiLabelObjective(loss, n_labels, offset=init)
+    metric = FocalMultiLabelMetric(loss, n_labels, offset=init)
+    model = CatBoost({**params, "loss_function": objective, "eval_metric": metric, "boost_from_average": False})
+    try:
+        model.fit(pool, eval_set=eval_pools or None, **fit_kwargs)
+    finally:
+        objective.clear_cache()
+        metric.clear_cache()
+    # The init score was an offset inside the objective and metric; store it as the model's bias (L float64
+    # values, kept through save_model/load_model in catboost 1.2.10) so that plain CatBoost's RawFormulaVal includes
+    # it. Training used boost_from_average=False, so the bias was 0 and the scale 1.
+    scale, bias = model.get_scale_and_bias()
+    model.set_scale_and_bias(scale, (np.asarray(bias, dtype=np.float64) + init).tolist())
+    return model, init
+
+
+def train(loss: FocalLoss, params: dict[str, Any], pool: Any, eval_set: Any = None, **fit_kwargs: Any) -> Any:
+    """Train a multi-label CatBoost model with the focal loss; returns an ordinary ``catboost.CatBoost`` model.
+
+    ``pool``: a ``catboost.Pool`` whose label is an ``(n, L)`` matrix in [0, 1] (L >= 2; 0/1 or soft labels) with
+    optional weights; ``eval_set``: a Pool or a list of Pools with the same L (early stopping and
+    ``use_best_model`` follow the last one, as in CatBoost). ``loss.alpha``: None, a float (every label's
+    positives) or L floats, one per label. ``params``: CatBoost training parameters without a loss function, eval
+    metric or class settings (the focal ones are set here). ``fit_kwargs`` go to ``CatBoost.fit``
+    (``early_stopping_rounds``, ``verbose``, ...).
+
+    The model trains with :class:`FocalMultiLabelObjective` and :class:`FocalMultiLabelMetric` from the per-label
+    init score ``loss.init_score(Y, w)`` (added inside the objective and metric: catboost 1.2.10 refuses a Pool
+    baseline here), which is then stored as the model's L-valued bias (``set_scale_and_bias``):
+    ``model.predict(X, prediction_type="RawFormulaVal")`` returns the ``(n, L)`` raw scores, init score included,
+    also after ``save_model`` in a process without focal_boost. Apply a sigmoid per label, or
+    ``loss.predict_proba(raw, multi_label=True)`` for calibrated probabilities; CatBoost's
+    ``prediction_type="Probability"`` is a softmax across the L labels for such a model, not what you want.
+
+    Trains on one thread unless ``params`` give ``thread_count`` (catboost 1.2.10 calls the Python objective once
+    per object from each of its threads, which then queue for the GIL; see :class:`FocalCatBoostClassifier`).
+    """
+    loss = _check_loss(loss)
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of CatBoost parameters, got params={params!r}")
+    params = dict(params)
+    for name, reason in _TRAIN_RESERVED.items():
+        if name in params:
+            raise ValueError(f"params must not set {name}={params[name]!r}: {reason}")
+    if params.get("boost_from_average"):
+        raise ValueError("boost_from_average=True is not accepted: train starts from the focal init score")
+    for name in _FIT_RESERVED:
+        if name in fit_kwargs:
+            raise ValueError(f"{name} is not accepted by train: put labels, weights, features and the start in the "
+                             "Pool (train sets the start from the focal init score)")
+    eval_pools = [] if eval_set is None else [eval_set] if isinstance(eval_set, Pool) else list(eval_set)
+    _per_object_threads(params, "multi-label", stacklevel=2)
+    return _train_multilabel(loss, params, pool, eval_pools, fit_kwargs)[0]
+
+
 # --- scikit-learn classifier --------------------------------------------------------------------------------------
 # sklearn spellings accepted for the three engines alike, translated to CatBoost's names.
 _SKLEARN_ALIASES = {"n_estimators": "iterations", "random_state": "random_seed", "n_jobs": "thread_count"}
@@ -274,12 +529,12 @@ _RESERVED = {
 }
 _LOGGING = ("verbose", "silent", "logging_level", "verbose_eval")
 # The figures are the CatBoost multiclass rows of benchmarks/results/speed/speed.md (2-core machine, catboost 1.2.10).
-_MULTICLASS_THREADS_WARNING = (
-    "thread_count={threads} (n_jobs) with a multiclass focal objective: catboost 1.2.10 calls a Python multiclass "
+_PER_OBJECT_THREADS_WARNING = (
+    "thread_count={threads} (n_jobs) with a {task} focal objective: catboost 1.2.10 calls a Python {task} "
     "objective once per object from each of its threads, and the calls queue for the GIL. Measured on 2 cores "
-    "(10,000 x 20, 5 classes, 100 iterations): thread_count=2 trained 6.7x slower than 1 thread (39.1 s against "
-    "5.8 s). Leave thread_count and n_jobs unset: the classifier then trains multiclass on 1 thread and predicts on "
-    "all cores."
+    "(multiclass, 10,000 x 20, 5 classes, 100 iterations): thread_count=2 trained 6.7x slower than 1 thread (39.1 s "
+    "against 5.8 s). Leave thread_count and n_jobs unset: the classifier then trains {task} on 1 thread and predicts "
+    "on all cores."
 )
 
 
@@ -290,7 +545,11 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     ----------
     gamma, alpha, hessian
         Focal loss parameters, see :class:`focal_boost.FocalLoss`. Two classes use the binary (sigmoid) loss unless
-        alpha is a sequence of per-class weights; more classes use the softmax loss.
+        alpha is a sequence of per-class weights; more classes use the softmax loss. An ``(n, L)`` 0/1 indicator
+        ``y`` trains the multi-label loss (alpha None, a float, or one float per label), as :func:`train` does:
+        ``predict_proba``/``decision_function`` ``(n, L)``, ``predict`` the 0/1 matrix, ``classes_ = arange(L)``;
+        on one thread unless ``thread_count`` is given (as multiclass, below); ``eval_metric`` is not accepted
+        there (the focal metric is the eval metric).
     calibrate : bool, default True
         ``predict_proba`` returns calibrated posteriors (see ``FocalLoss.predict_proba``); False gives
         sigmoid/softmax of the raw scores.
@@ -347,6 +606,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
     """
 
     _sparse_formats = ("csr",)
+    _multi_label = True
     _IMPORTANCE_TYPES = ("FeatureImportance", "PredictionValuesChange")
 
     def _engine_settings(self) -> EngineSettings:
@@ -377,8 +637,8 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         return EngineSettings(params, iterations, rounds, {"importance_type": importance_type})
 
     def _fit_engine(self, fit: FitData) -> EngineFit:
-        from catboost import CatBoost, Pool
-
+        if fit.n_labels is not None:
+            return self._fit_multilabel_engine(fit)
         params = dict(fit.settings.params)
         n_classes = fit.n_classes
         if n_classes == 2:
@@ -391,12 +651,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         predict_threads = -1 if params.get("thread_count") is None else params["thread_count"]
         if n_classes is not None:
             params["classes_count"] = n_classes
-            if params.get("thread_count") is None:
-                # one thread: the per-object Python calls would otherwise queue for the GIL (class docstring)
-                params["thread_count"] = 1
-            elif params["thread_count"] == -1 or params["thread_count"] > 1:
-                warnings.warn(_MULTICLASS_THREADS_WARNING.format(threads=params["thread_count"]), UserWarning,
-                              stacklevel=4)  # at the caller of fit()
+            _per_object_threads(params, "multiclass", stacklevel=4)  # a warning at the caller of fit()
         builtin = None if n_classes is not None else builtin_loss_function(fit.loss, params)
         if builtin is not None:
             # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
@@ -452,6 +707,31 @@ class FocalCatBoostClassifier(FocalClassifierBase):
                    for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
         return EngineFit(model, best, history, exact_init,
                          {"builtin_loss": builtin, "thread_count": predict_threads,
+                          "importance_type": fit.settings.extra["importance_type"]})
+
+    def _fit_multilabel_engine(self, fit: FitData) -> EngineFit:
+        """The multi-label task: native :func:`train`'s route (init score as an offset inside the objective and
+        metric, then the model's bias), on Pools with the (n, L) label matrices."""
+        params = dict(fit.settings.params)
+        if params.get("eval_metric") is not None:
+            raise ValueError(f"eval_metric={params['eval_metric']!r} is not accepted for a multi-label target: the "
+                             "classifier evaluates the multi-label focal loss (a builtin metric would read CatBoost's "
+                             "raw scores, which lack the init score during training)")
+        params.pop("eval_metric", None)
+        predict_threads = -1 if params.get("thread_count") is None else params["thread_count"]
+        _per_object_threads(params, "multi-label", stacklevel=6)  # a warning at the caller of fit()
+        features = {name: params.pop(name, None) for name in ("cat_features", "text_features")}
+
+        def pool(x: Any, labels: np.ndarray, w: np.ndarray | None) -> Any:
+            return Pool(x, label=labels, weight=w, **features)
+
+        eval_pools = [pool(x_val, y_val, w_val) for x_val, y_val, w_val in fit.evals]
+        model, init = _train_multilabel(fit.loss, params, pool(fit.X, fit.y, fit.sample_weight), eval_pools, {})
+        best = model.get_best_iteration() if fit.evals else model.tree_count_ - 1
+        history = {name: {"focal_loss": list(next(iter(metrics.values())))}
+                   for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
+        return EngineFit(model, best, history, init,
+                         {"builtin_loss": None, "thread_count": predict_threads,
                           "importance_type": fit.settings.extra["importance_type"]})
 
     @property

@@ -304,6 +304,10 @@ def to_onnx(clf: Any, X_sample: Any = None, *, target_opset: int | None = None, 
     """
     if not hasattr(clf, "classes_") or not hasattr(clf, "n_features_in_"):
         raise TypeError(f"clf must be a fitted focal_boost classifier, got {type(clf).__name__}")
+    if getattr(clf, "_label_dtype", None) is not None:
+        # the converters below build binary/softmax graphs; a multi-label model would export as the wrong one
+        raise ValueError(f"{type(clf).__name__} was fitted on a multi-label target ({len(clf.classes_)} labels); "
+                         "to_onnx exports binary and multiclass classifiers only")
     n_features = int(clf.n_features_in_)
     if X_sample is not None:
         shape = getattr(X_sample, "shape", None) or np.shape(X_sample)

@@ -24,8 +24,9 @@ from .conftest import integer_weights, make_multilabel
 SMALL = {
     "lightgbm": dict(n_estimators=8, n_jobs=1),
     "xgboost": dict(n_estimators=8, n_jobs=1),
+    "catboost": dict(n_estimators=8, thread_count=1, random_seed=0),
 }
-CLASSES = {"lightgbm": FocalLGBMClassifier, "xgboost": FocalXGBClassifier}
+CLASSES = {"lightgbm": FocalLGBMClassifier, "xgboost": FocalXGBClassifier, "catboost": FocalCatBoostClassifier}
 ENGINES = list(CLASSES)
 MULTILABEL_CHECKS = [check_classifiers_multilabel_representation_invariance,
                      check_classifiers_multilabel_output_format_predict,
@@ -139,7 +140,11 @@ def test_bad_targets_and_alpha(engine):
     assert _clf(engine).fit(X, Y).fit(X, y).predict(X).shape == (len(X),)
 
 
-def test_catboost_refuses_multilabel_targets_for_now():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_onnx_export_refuses_multilabel_models(engine):
+    pytest.importorskip("onnx")
+    from focal_boost.onnx import to_onnx
+
     X, Y = make_multilabel()
-    with pytest.raises(ValueError, match="does not support multi-label"):
-        FocalCatBoostClassifier(n_estimators=2, thread_count=1).fit(X, Y)
+    with pytest.raises(ValueError, match="multi-label"):
+        to_onnx(_clf(engine).fit(X, Y))

@@ -57,6 +57,12 @@ def test_quick_run_writes_every_section(tmp_path):
     assert ("catboost", "binary", "focal (builtin path)", "builtin Focal") in pairs
     assert ("catboost", "binary", "focal (Python objective)", "builtin Logloss") in pairs
     assert ("catboost", "multiclass", "focal (Python objective)", "builtin MultiClass") in pairs
+    # multi-label (issue 21): each engine's focal training against what it is compared with
+    for strategy in ("one_output_per_tree", "multi_output_tree"):
+        assert ("xgboost", "multilabel", f"focal ({strategy})", f"builtin binary:logistic ({strategy})") in pairs
+    assert ("lightgbm", "multilabel", "focal", "L binary boosters (builtin binary)") in pairs
+    assert ("lightgbm", "multilabel", "focal", "custom logloss objective (num_class=L)") in pairs
+    assert ("catboost", "multilabel", "focal (Python objective)", "builtin MultiLogloss") in pairs
     for r in train:
         assert float(r["candidate_value"]) > 0 and float(r["reference_value"]) > 0 and float(r["ratio"]) > 0
         assert r["repeats"] == "1" and r["rounds"] == "5"
@@ -88,6 +94,30 @@ def test_memory_run_merges_into_existing_table(tmp_path):
     assert "growth over the 2nd half" in mem["detail"]
     assert len([r for r in rows if r["section"] == "run"]) == 2
     assert "## Peak memory" in (tmp_path / "speed.md").read_text()
+
+
+def test_only_multilabel_adds_its_rows_and_keeps_the_others(tmp_path):
+    kept = {"section": "train", "engine": "xgboost", "task": "binary", "n": "100", "rounds": "100",
+            "candidate": "focal", "reference": "builtin", "candidate_value": "2", "reference_value": "1",
+            "unit": "s", "ratio": "2", "repeats": "3", "run": "earlier"}
+    speed.write_csv(tmp_path / "speed.csv", [kept])
+    _run("--out", str(tmp_path), "--only", "multilabel", "--engines", "lightgbm")
+    rows = _read(tmp_path / "speed.csv")
+    assert any(r["task"] == "binary" and r["run"] == "earlier" for r in rows)  # the other rows stay
+    new = [r for r in rows if r["section"] == "train" and r["task"] == "multilabel"]
+    assert {(r["candidate"], r["reference"]) for r in new} == {
+        ("focal", "L binary boosters (builtin binary)"), ("focal", "custom logloss objective (num_class=L)"),
+        ("custom logloss objective (num_class=L)", "L binary boosters (builtin binary)")}
+    assert all(r["n"] == "2000" for r in new)  # --quick's n, capped at the multi-label size
+    (run,) = [r for r in rows if r["section"] == "run"]
+    assert "--only multilabel" in run["candidate"] and "load_before" in run["detail"]
+    assert "| lightgbm | multilabel |" in (tmp_path / "speed.md").read_text()
+
+
+def test_multilabel_data_has_the_label_rates():
+    X, Y = speed.make_data(20_000, 20, "multilabel")
+    assert X.shape == (20_000, 20) and Y.shape == (20_000, speed.N_LABELS)
+    np.testing.assert_allclose(Y.mean(axis=0), speed.LABEL_RATES, atol=1e-3)
 
 
 def test_merge_replaces_rows_with_the_same_key():
