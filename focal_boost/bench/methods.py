@@ -335,7 +335,10 @@ def _fit_multilabel(engine: str, cand: Candidate, params: dict[str, Any], X: pd.
     has no multi-label loss), CatBoost's ``MultiLogloss``. ``weighted_logloss`` is the focal classifier at gamma=0
     with per-label alpha = the label's share of negatives (positives weigh n_neg/n_pos against negatives, the
     class-weighted log loss; no builtin multi-target loss takes weights per label). Focal methods: the focal
-    classifier on ``Y``."""
+    classifier on ``Y``. CatBoost: every method at MultiLogloss's leaf estimation (Newton, 1 iteration; backtracking
+    off, as for the other CatBoost cells)."""
+    if engine == "catboost":
+        params.update(settings.catboost_leaf_params(n_classes=Y.shape[1] + 1))
     if cand.method in FOCAL_METHODS or cand.method == "weighted_logloss":
         if cand.method == "weighted_logloss":
             cand = Candidate(cand.method, cand.depth, 0.0, [float(a) for a in 1.0 - Y.mean(axis=0)])
