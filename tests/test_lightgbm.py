@@ -482,3 +482,27 @@ def test_classifier_gamma0_is_lgbmclassifier_at_its_defaults(multiclass):
     np.testing.assert_allclose(focal.predict_proba(X), engine.predict_proba(X), rtol=0, atol=1e-6)
     other = flgb.FocalLGBMClassifier(gamma=2, calibrate=False, n_jobs=1).fit(X, y)
     assert np.abs(other.predict_proba(X) - engine.predict_proba(X)).max() > 1e-3
+
+
+def test_classifier_keeps_lightgbms_feature_pre_filter():
+    """LightGBM's feature pre-filter changes the bins of rare-valued features: off, it trained another model than
+    LGBMClassifier() on this data (0.37 in probability), so the classifier keeps LightGBM's default; only when the
+    pre-filter leaves no feature (LightGBM 4.7 then stops a custom-objective training) does it train without it,
+    and the constant model equals LGBMClassifier()'s."""
+    rng = np.random.default_rng(0)
+    n = 500
+    X = np.column_stack([rng.normal(size=n), rng.poisson(0.05, n), rng.poisson(0.3, n), rng.integers(0, 30, n)])
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=n) > 1.2).astype(int)
+    engine = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X, y).predict_proba(X)
+    focal = flgb.FocalLGBMClassifier(gamma=0, calibrate=False, n_jobs=1).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(focal, engine, rtol=0, atol=1e-6)
+    unfiltered = lgb.LGBMClassifier(verbose=-1, n_jobs=1, feature_pre_filter=False).fit(X, y).predict_proba(X)
+    assert np.abs(unfiltered - engine).max() > 0.1  # the data make the setting matter
+    tiny_X = np.random.default_rng(0).normal(size=(15, 3))
+    tiny_y = np.array([0, 1] * 7 + [0])
+    tiny = flgb.FocalLGBMClassifier(gamma=0, calibrate=False, n_jobs=1).fit(tiny_X, tiny_y)
+    np.testing.assert_allclose(tiny.predict_proba(tiny_X),
+                               lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(tiny_X, tiny_y).predict_proba(tiny_X),
+                               rtol=0, atol=1e-12)
+    with pytest.raises(lgb.basic.LightGBMError, match="num_features"):  # a given pre-filter is the user's
+        flgb.FocalLGBMClassifier(gamma=0, feature_pre_filter=True, n_jobs=1).fit(tiny_X, tiny_y)
