@@ -455,9 +455,9 @@ class FocalLGBMClassifier(FocalClassifierBase):
                 del params[key]
         if not _alias_values(params, "verbosity"):
             params["verbosity"] = -1
+        pre_filter_given = bool(_alias_values(params, "feature_pre_filter"))
         return EngineSettings(params, n_estimators, rounds, {"min_delta": min_delta, "importance_type": importance_type,
-                                                              "pre_filter_given": bool(_alias_values(params,
-                                                                                                     "feature_pre_filter"))})
+                                                              "pre_filter_given": pre_filter_given})
 
     def _fit_engine(self, fit: FitData) -> EngineFit:
         params = dict(fit.settings.params)
