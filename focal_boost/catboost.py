@@ -41,6 +41,7 @@ it instead of the Python objective.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -57,7 +58,7 @@ from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, c
 from .loss import FocalLoss, Target
 
 __all__ = ["FocalCatBoostClassifier", "FocalMetric", "FocalMultiLabelMetric", "FocalMultiLabelObjective",
-           "FocalObjective", "builtin_loss_function", "train"]
+           "FocalObjective", "builtin_defaults", "builtin_learning_rate", "builtin_loss_function", "train"]
 
 # Rows (summed over cached chunks) after which a cache is emptied, to bound its memory on very large data.
 _CACHE_MAX_ROWS = 4_000_000
@@ -513,6 +514,66 @@ def train(loss: FocalLoss, params: dict[str, Any], pool: Any, eval_set: Any = No
     return _train_multilabel(loss, params, pool, eval_pools, fit_kwargs)[0]
 
 
+# --- CatBoostClassifier's defaults for the matching builtin loss ---------------------------------------------------
+# catboost 1.2.10 chooses some defaults by loss and data (catboost/private/libs/options/catboost_options.cpp
+# SetLeavesEstimationDefault, catboost/libs/train_lib/options_helper.cpp SetDataDependentDefaults); a Python objective
+# gets none of them. The classifier gives the focal loss those of Logloss (binary) or MultiClass, checked against
+# get_all_params() of CatBoostClassifier in tests/test_catboost.py.
+_BUILTIN_LOSS = {False: "Logloss", True: "MultiClass"}  # keyed on multiclass
+# Leaf-estimation iterations by (loss, method) (SetLeavesEstimationDefault).
+_LEAF_ITERATIONS = {("Logloss", "Newton"): 10, ("Logloss", "Gradient"): 40,
+                    ("MultiClass", "Newton"): 1, ("MultiClass", "Gradient"): 10}
+# UpdateLeavesEstimationIterations: 1 iteration when iterations < 200 (IsSmallIterationCount) and < 20 features.
+_SMALL_ITERATIONS, _FEW_FEATURES = 200, 20
+# TAutoLRParamsGuesser, CPU, boost_from_average=False (CatBoostClassifier's for both losses), keyed on
+# (loss, use_best_model): (A, B, C, D) of lr = min(exp(A log n + B) * exp(C log it + D) / exp(C log 1000 + D), 0.5),
+# rounded to 6 decimals. Applied only when learning_rate, leaf_estimation_method, leaf_estimation_iterations and
+# l2_leaf_reg are all left unset, as CatBoost does.
+_AUTO_LEARNING_RATE = {("Logloss", True): (0.247, -5.158, -0.435, 0.934),
+                       ("Logloss", False): (0.427, -7.525, -0.917, 2.63),
+                       ("MultiClass", True): (0.02, -2.364, -0.382, 0.924),
+                       ("MultiClass", False): (0.051, -2.889, -0.845, 2.928)}
+_AUTO_LEARNING_RATE_BLOCKERS = ("learning_rate", "leaf_estimation_method", "leaf_estimation_iterations", "l2_leaf_reg")
+
+
+def builtin_learning_rate(multiclass: bool, n_rows: int, iterations: int, use_best_model: bool) -> float:
+    """The learning rate catboost 1.2.10 picks on CPU for ``CatBoostClassifier()`` with Logloss (binary) or MultiClass
+    on ``n_rows`` training rows, ``iterations`` rounds, with or without ``use_best_model`` (True by default when an
+    eval set with more than one label value is given)."""
+    a, b, c, d = _AUTO_LEARNING_RATE[(_BUILTIN_LOSS[multiclass], bool(use_best_model))]
+    custom = math.exp(c * math.log(iterations) + d)
+    default = math.exp(c * math.log(1000) + d)
+    rate = min(math.exp(a * math.log(n_rows) + b) * custom / default, 0.5)
+    return math.floor(rate * 1e6 + 0.5) / 1e6  # CatBoost's Round(x, 6): C round(), halves away from zero (x > 0)
+
+
+def builtin_defaults(params: dict[str, Any], n_rows: int, n_features: int, multiclass: bool,
+                     eval_labels: Sequence[np.ndarray]) -> dict[str, Any]:
+    """The parameters ``CatBoostClassifier`` (catboost 1.2.10, CPU) would add to ``params`` for Logloss (binary) or
+    MultiClass on this data, which a Python objective does not get: leaf-estimation iterations, the automatic
+    learning rate and, for MultiClass, Bayesian bootstrap. Backtracking is decided by the caller (it needs the
+    focal loss as the eval metric). Parameters the user set are left as they are."""
+    out: dict[str, Any] = {}
+    loss = _BUILTIN_LOSS[multiclass]
+    iterations = int(params.get("iterations", 1000))
+    if params.get("leaf_estimation_iterations") is None:
+        method = params.get("leaf_estimation_method", "Newton")
+        default = _LEAF_ITERATIONS.get((loss, method))
+        if default is not None:
+            few = iterations < _SMALL_ITERATIONS and n_features < _FEW_FEATURES
+            out["leaf_estimation_iterations"] = 1 if few else default
+    on_cpu = str(params.get("task_type", "CPU")).upper() == "CPU"
+    if on_cpu and all(params.get(name) is None for name in _AUTO_LEARNING_RATE_BLOCKERS):
+        use_best_model = params.get("use_best_model")
+        if use_best_model is None:
+            labels = [np.asarray(y) for y in eval_labels]
+            use_best_model = bool(labels) and np.unique(np.concatenate(labels)).size > 1
+        out["learning_rate"] = builtin_learning_rate(multiclass, n_rows, iterations, bool(use_best_model))
+    if multiclass and params.get("bootstrap_type") is None and params.get("subsample") is None:
+        out["bootstrap_type"] = "Bayesian"  # MultiClass's default; a Python objective gets MVS with subsample 0.8
+    return out
+
+
 # --- scikit-learn classifier --------------------------------------------------------------------------------------
 # sklearn spellings accepted for the three engines alike, translated to CatBoost's names.
 _SKLEARN_ALIASES = {"n_estimators": "iterations", "random_state": "random_seed", "n_jobs": "thread_count"}
@@ -557,23 +618,34 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         ``catboost.CatBoost`` training parameters under CatBoost's names (``iterations``, ``learning_rate``,
         ``depth``, ``random_seed``, ``thread_count``, ``early_stopping_rounds``, ``verbose``, ...); the sklearn
         names ``n_estimators``, ``random_state`` and ``n_jobs`` are accepted for ``iterations``, ``random_seed`` and
-        ``thread_count``. Defaults differ from CatBoost's only in ``verbose=False``,
-        ``allow_writing_files=False`` and, for more than two classes, ``thread_count=1`` during training (see
-        below). ``eval_metric`` defaults to the focal loss (:class:`FocalMetric`, or the
+        ``thread_count``. Defaults are ``CatBoostClassifier()``'s for Logloss / MultiClass (below), and
+        ``verbose=False``, ``allow_writing_files=False`` and, for more than two classes, ``thread_count=1`` during
+        training (see below). ``eval_metric`` defaults to the focal loss (:class:`FocalMetric`, or the
         builtin ``Focal`` metric, which skips the learn set, whenever alpha is a float and gamma > 0); early stopping
         follows it on the last eval set.
 
     When CatBoost's builtin ``Focal`` loss trains the same model (:func:`builtin_loss_function`) it is used instead
     of the Python objective (faster: ~1.3x on 50,000 rows here); ``builtin_loss_`` tells which was used.
 
-    Leaf estimation is CatBoost's default for a user-defined objective (catboost 1.2.10: Newton, 1 iteration, no
-    backtracking), not ``CatBoostClassifier()``'s for Logloss (10 iterations, ``AnyImprovement`` backtracking):
-    the classifier trains the model that native CatBoost trains with :class:`FocalObjective`, and each leaf
-    iteration is one more call of the Python objective per object (multiclass: ~1-5 us each, issue 13). More
-    iterations can pay off on binary data: measured (3 folds, depth 4, lr 0.15, 200 rounds with early stopping),
-    ``leaf_estimation_iterations=10`` raised the focal PR-AUC from 0.366 to 0.544 on ``synth_pos1pct`` (1%
-    positives) and from 0.752 to 0.768 on ``synth_pos10pct`` at about the same fit time; the benchmark
-    (``focal_boost.bench``) gives every CatBoost method 10 for binary and 1 for multiclass.
+    CatBoost chooses some defaults by loss, which a Python objective does not get; the classifier gives the focal
+    loss those of ``CatBoostClassifier()`` for the matching builtin loss, Logloss (binary) or MultiClass, unless they
+    are set (:func:`builtin_defaults`; catboost 1.2.10, CPU):
+
+    - ``leaf_estimation_iterations``: binary 10 (Newton; 40 with ``leaf_estimation_method="Gradient"``), multiclass 1
+      (Gradient: 10); 1 when ``iterations < 200`` and there are fewer than 20 features;
+    - ``leaf_estimation_backtracking="AnyImprovement"``. With a Python objective CatBoost backtracks on the
+      ``eval_metric`` (it refuses a builtin metric there), so this default applies only when ``eval_metric`` is left
+      to the classifier, which then uses :class:`FocalMetric`; with another ``eval_metric`` it is ``"No"``;
+    - ``learning_rate``: the rate CatBoost picks for Logloss/MultiClass from the number of training rows, of
+      ``iterations`` and whether the best model is kept (an eval set), when none of ``learning_rate``,
+      ``leaf_estimation_method``, ``leaf_estimation_iterations`` and ``l2_leaf_reg`` is given
+      (:func:`builtin_learning_rate`); a Python objective alone would train at 0.03;
+    - multiclass: ``bootstrap_type="Bayesian"`` (MultiClass's) unless ``bootstrap_type`` or ``subsample`` is given.
+
+    At gamma=0 the classifier then trains with ``CatBoostClassifier()``'s settings (``get_all_params()`` agree). It
+    starts from the init score (log-odds / log priors) where CatBoostClassifier starts from 0, and its multiclass
+    hessian is the diagonal where MultiClass uses the full softmax hessian; held-out log losses on real tables and
+    the training-time cost of the leaf estimation are in the README ("Defaults").
 
     Multiclass training runs on one CatBoost thread unless ``thread_count`` (or ``n_jobs``) is given: catboost
     1.2.10 calls a Python multiclass objective once per object, from each of its worker threads, each call taking
@@ -652,11 +724,14 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         if n_classes is not None:
             params["classes_count"] = n_classes
             _per_object_threads(params, "multiclass", stacklevel=4)  # a warning at the caller of fit()
+        params.update(builtin_defaults(params, fit.X.shape[0], fit.X.shape[1], n_classes is not None,
+                                       [y_val for _, y_val, _ in fit.evals]))
+        user_metric = params.get("eval_metric") is not None
+        if params.get("leaf_estimation_backtracking") is None:
+            # Logloss's and MultiClass's default. With a Python objective catboost 1.2.10 backtracks on the eval
+            # metric (it refuses a builtin one): only the focal metric makes it backtrack on the loss trained.
+            params["leaf_estimation_backtracking"] = "No" if user_metric else "AnyImprovement"
         builtin = None if n_classes is not None else builtin_loss_function(fit.loss, params)
-        if builtin is not None:
-            # catboost 1.2.10 defaults leaf_estimation_backtracking to "AnyImprovement" for the builtin Focal loss but
-            # to "No" for a Python objective; pin the Python objective's default so both paths train the same model.
-            params.setdefault("leaf_estimation_backtracking", "No")
         # CatBoost 1.2.10 calls a Python objective on chunks of a few hundred rows (binary) or on one row at a time
         # (multiclass), about twice per row and iteration: per-call overhead dominates, which the single-threaded
         # numba kernels cut (see focal_boost._kernels). Loading numba costs ~0.5-1.5 s once per process, so they
@@ -669,7 +744,10 @@ class FocalCatBoostClassifier(FocalClassifierBase):
             # Python objective (the metric does not depend on the hessian setting); unlike a Python metric it can
             # skip the learn set, which CatBoost 1.2.10 otherwise evaluates in Python every iteration (~6% of a
             # training's time with the Python objective).
-            builtin_metric = None if n_classes is not None else _builtin_focal_name(fit.loss, params)
+            # A Python objective that backtracks needs the Python metric (catboost 1.2.10 backtracks on it).
+            python_backtracks = builtin is None and params["leaf_estimation_backtracking"] != "No"
+            builtin_metric = None if n_classes is not None or python_backtracks else _builtin_focal_name(fit.loss,
+                                                                                                          params)
             metric = (FocalMetric(fit.loss, n_classes) if builtin_metric is None
                       else f"{builtin_metric};hints=skip_train~true")
         params["loss_function"] = objective

@@ -45,6 +45,22 @@ def _same_or_equal(old: tuple[Any, Any], new: tuple[Any, Any]) -> bool:
     return same_objects(old, new) or equal_values(old, new)
 
 
+def engine_grad_hess(target: Target, raw: np.ndarray, offset: np.ndarray | None = None, omp: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and hessian of ``raw`` (``(n,)`` or ``(n, K)``) in float32, scaled as LightGBM scales its builtin
+    objective's: a multiclass hessian is the loss's diagonal times ``K / (K - 1)`` (lightgbm 4.7 ``MulticlassSoftmax``,
+    ``factor_ * p * (1 - p) * w`` rounded once to float32). The factor is applied before that one rounding: scaling
+    the float32 hessian instead moved it by an ulp, enough for LightGBM's leaf-count estimate (from hessian sums,
+    ``min_data_in_leaf``) to accept a leaf the builtin refused. Multi-label hessians are the binary ones per label,
+    unscaled (one sigmoid per label, as LightGBM's ``binary`` objective)."""
+    if target.n_classes is None:
+        return target.grad_hess(raw, np.float32, offset=offset, omp=omp)
+    grad, hess = target.grad_hess(raw, np.float64, offset=offset, omp=omp)
+    k = raw.shape[1]
+    hess *= k / (k - 1)
+    return grad.astype(np.float32), hess.astype(np.float32)
+
+
 class _LightGBMCallable(LossCallable):
     # The init score that LightGBM does not hold, added to the raw scores it passes (None: add nothing). train()
     # sets it instead of a per-row Dataset init_score: no n x K float64 copy in Python or in LightGBM.
@@ -112,7 +128,11 @@ class FocalLGBMObjective(_LightGBMCallable):
     the same shape, in float32
     (LightGBM stores gradients as float32 and would otherwise convert a float64 copy every round). The Dataset's
     weights are applied here because LightGBM does not weight custom gradients. Labels and weights are validated
-    once per Dataset rather than every round. Picklable; the cache is not pickled.
+    once per Dataset rather than every round. A multiclass hessian is the loss's diagonal times ``K / (K - 1)``,
+    the factor of LightGBM's own ``multiclass`` objective (lightgbm 4.7; Friedman's multiclass step: the softmax
+    gradients sum to 0 over the classes, so the one-class Newton step of the bare diagonal overshoots): gamma=0 then
+    trains ``multiclass``'s model at any ``learning_rate`` and ``min_sum_hessian_in_leaf``. Picklable; the cache is
+    not pickled.
 
     Use with a Dataset ``init_score`` (or :func:`train`, which adds the init score itself) so boosting starts from
     the focal optimum.
@@ -122,7 +142,7 @@ class FocalLGBMObjective(_LightGBMCallable):
         raw = np.asarray(preds, dtype=np.float64)  # LightGBM 4.7 passes float64: no copy
         self._check_shape(raw)
         # omp: LightGBM's wheel runs on the libgomp of numba's OpenMP layer; its own team computes the row ranges
-        return self._target(train_data).grad_hess(raw, np.float32, offset=self.offset, omp=True)
+        return engine_grad_hess(self._target(train_data), raw, self.offset, omp=True)
 
 
 class FocalLGBMMetric(_LightGBMCallable):
@@ -548,18 +568,28 @@ class FocalLGBMClassifier(FocalClassifierBase):
                 del params[key]
         if not _alias_values(params, "verbosity"):
             params["verbosity"] = -1
-        if not _alias_values(params, "feature_pre_filter"):
-            # LightGBM 4.7 aborts a custom-objective training ("Check failed: num_features() > 0") when the
-            # pre-filter removes every feature (data too small for min_child_samples); builtin objectives train
-            # constant trees there. Without the pre-filter the unsplittable features stay unused: the same model.
-            params["feature_pre_filter"] = False
-        return EngineSettings(params, n_estimators, rounds, {"min_delta": min_delta,
-                                                              "importance_type": importance_type})
+        pre_filter_given = bool(_alias_values(params, "feature_pre_filter"))
+        return EngineSettings(params, n_estimators, rounds, {"min_delta": min_delta, "importance_type": importance_type,
+                                                              "pre_filter_given": pre_filter_given})
 
     def _fit_engine(self, fit: FitData) -> EngineFit:
         params = dict(fit.settings.params)
         if fit.n_classes is not None:
             params["num_class"] = fit.n_classes
+        try:
+            return self._fit_lightgbm(fit, params)
+        except lgb.basic.LightGBMError as exc:
+            # LightGBM 4.7 stops a custom-objective training ("Check failed: (train_data->num_features()) > (0)")
+            # when its feature pre-filter removes every feature (data too small for min_child_samples), where a
+            # builtin objective trains constant trees. Without the pre-filter the unsplittable features stay unused:
+            # the same constant trees. The pre-filter stays on otherwise: it changes the bins, so turning it off
+            # always would train another model than LGBMClassifier() (measured on openintro email: 0.33 in
+            # probability, benchmarks/results/defaults_identity.md).
+            if fit.settings.extra["pre_filter_given"] or "num_features()" not in str(exc):
+                raise
+            return self._fit_lightgbm(fit, dict(params, feature_pre_filter=False))
+
+    def _fit_lightgbm(self, fit: FitData, params: dict[str, Any]) -> EngineFit:
         # multi-label: the label matrices go to train() (a LightGBM Dataset label is 1-D)
         multi = fit.n_labels is not None
         train_set = lgb.Dataset(fit.X, label=None if multi else fit.y, weight=fit.sample_weight)

@@ -33,6 +33,11 @@ from .loss import FocalLoss, Target
 
 __all__ = ["FocalXGBClassifier", "FocalXGBMetric", "FocalXGBObjective", "metric", "objective", "train"]
 
+# xgboost 3.2's multi:softprob hessian is 2 p (1 - p) (src/objective/multiclass_obj.cu): the multiclass focal
+# objective scales the loss's diagonal hessian by the same factor.
+_MULTICLASS_HESSIAN_FACTOR = np.float32(2.0)
+
+
 def _label_weight(dmatrix: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray | None]:
     label = dmatrix.get_label()
     weight = dmatrix.get_weight()
@@ -57,10 +62,13 @@ class FocalXGBObjective(_XGBoostCallable):
     ``preds`` are RAW MARGINS, ``(n_samples,)`` for binary, ``(n_samples, K)`` for multiclass (xgboost 3.2 passes 2-D
     margins when ``num_class`` is set) or ``(n_samples, L)`` for multi-label (``num_target=L``, give ``n_labels=L``; the
     DMatrix label is then the ``(n, L)`` matrix); ``grad`` and ``hess`` are returned with the same shape (required since
-    xgboost 2.1), in float32 (what XGBoost's gradient pairs hold). The DMatrix weights are applied here. Labels and
-    weights are validated once per DMatrix, not every round. Picklable (e.g. for ``xgboost.dask``); the cache is not
-    pickled. With ``overwrite_preds = True`` (what :func:`train` sets) a multiclass gradient is written over ``preds``
-    itself, which is then returned as ``grad``.
+    xgboost 2.1), in float32 (what XGBoost's gradient pairs hold). The DMatrix weights are applied here. A
+    multiclass hessian is the loss's diagonal times 2, the factor of XGBoost's own ``multi:softprob`` (xgboost 3.2,
+    ``2 p (1 - p)``; the softmax gradients sum to 0 over the classes, so the one-class Newton step of the bare
+    diagonal overshoots): gamma=0 then trains ``multi:softprob``'s model at any ``eta``, ``reg_lambda`` and
+    ``min_child_weight``. Labels and weights are validated once per DMatrix, not every round. Picklable (e.g. for
+    ``xgboost.dask``); the cache is not pickled. With ``overwrite_preds = True`` (what :func:`train` sets) a
+    multiclass gradient is written over ``preds`` itself, which is then returned as ``grad``.
     """
 
     # Set by :func:`train` (not pickled): multiclass gradients are written over ``preds``. xgboost 3.2's
@@ -82,6 +90,8 @@ class FocalXGBObjective(_XGBoostCallable):
                 and raw.flags.c_contiguous and raw.flags.writeable):
             out = (raw, np.empty_like(raw))
         grad, hess = unweighted.grad_hess(raw, np.float32, out=out)
+        if self.task.n_classes is not None:  # softmax; multi-label hessians are binary:logistic's, unscaled
+            hess *= _MULTICLASS_HESSIAN_FACTOR  # exact in float32
         if weight is not None:
             column = weight if grad.ndim == 1 else weight[:, None]
             grad *= column

@@ -27,6 +27,7 @@ from focal_boost.catboost import (  # noqa: E402
     FocalCatBoostClassifier,
     FocalMetric,
     FocalObjective,
+    builtin_learning_rate,
     builtin_loss_function,
 )
 
@@ -683,3 +684,110 @@ def test_benchmark_catboost_methods_share_the_leaf_estimation_settings(monkeypat
     default.fit(Pool(X, y))
     assert tuple(default.get_all_params()[k] for k in keys) != expected
 
+
+
+# ------------------------------------------------------------------- CatBoostClassifier's defaults, gamma=0 identity
+_DEFAULT_KEYS = ("learning_rate", "leaf_estimation_method", "leaf_estimation_iterations",
+                 "leaf_estimation_backtracking", "bootstrap_type", "subsample", "bagging_temperature", "l2_leaf_reg",
+                 "boost_from_average", "boosting_type", "use_best_model", "depth")
+
+
+def _identity_data(multiclass, n_features, n=500, seed=3):
+    """Continuous features; labels: ~15% positives, or three classes 0.6 / 0.3 / 0.1."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    score = X[:, 0] + 0.6 * X[:, 1] + rng.normal(size=n)
+    if multiclass:
+        return X, np.digitize(score, np.quantile(score, [0.6, 0.9]))
+    return X, (score > np.quantile(score, 0.85)).astype(int)
+
+
+def _catboost_classifier(**params):
+    return catboost.CatBoostClassifier(thread_count=1, random_seed=7, verbose=0, allow_writing_files=False, **params)
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("n_features, iterations, with_eval", [(5, 60, False), (20, 60, True), (5, 250, True)])
+def test_classifier_gets_catboostclassifiers_defaults(multiclass, n_features, iterations, with_eval):
+    """At its defaults FocalCatBoostClassifier trains with the settings CatBoostClassifier() picks for Logloss /
+    MultiClass on the same data (catboost 1.2.10): leaf estimation (10 or 1 iterations, the latter below 200
+    iterations with < 20 features; AnyImprovement), the automatic learning rate (rows, iterations, use_best_model)
+    and MultiClass's Bayesian bootstrap, read back from both trained models."""
+    X, y = _identity_data(multiclass, n_features)
+    fit_kw = {"eval_set": [(X[400:], y[400:])]} if with_eval else {}
+    own = _catboost_classifier(iterations=iterations).fit(X[:400], y[:400], **fit_kw).get_all_params()
+    focal = FocalCatBoostClassifier(gamma=0, iterations=iterations, thread_count=1, random_seed=7)
+    got = focal.fit(X[:400], y[:400], **fit_kw).booster_.get_all_params()
+    assert {k: got.get(k) for k in _DEFAULT_KEYS} == {k: own.get(k) for k in _DEFAULT_KEYS}
+    # not vacuous: a Python objective on its own gets other values for some of them
+    bare = CatBoost(dict(loss_function=FocalObjective(FocalLoss(0.0), 3 if multiclass else None),
+                         eval_metric=FocalMetric(FocalLoss(0.0), 3 if multiclass else None), iterations=2,
+                         thread_count=1, verbose=0, allow_writing_files=False,
+                         **({"classes_count": 3} if multiclass else {})))
+    bare_params = bare.fit(Pool(X[:400], y[:400])).get_all_params()
+    assert {k: bare_params.get(k) for k in _DEFAULT_KEYS} != {k: own.get(k) for k in _DEFAULT_KEYS}
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("use_best_model", [False, True])
+def test_builtin_learning_rate_is_catboosts_choice(multiclass, use_best_model):
+    """builtin_learning_rate reproduces the rate catboost 1.2.10 picks for CatBoostClassifier() (its
+    get_all_params(), a float32), over training sizes and iteration counts, the 0.5 cap included."""
+    for n, iterations in ((60, 10), (300, 30), (2000, 5), (2000, 400)):
+        X, y = _identity_data(multiclass, 3, n=n + 40, seed=n)
+        fit_kw = {"eval_set": [(X[n:], y[n:])]} if use_best_model else {}
+        own = _catboost_classifier(iterations=iterations, depth=1, bootstrap_type="No").fit(X[:n], y[:n], **fit_kw)
+        assert own.get_all_params()["use_best_model"] is use_best_model
+        expected = own.get_all_params()["learning_rate"]
+        assert np.float32(builtin_learning_rate(multiclass, n, iterations, use_best_model)) == np.float32(expected)
+
+
+def test_binary_gamma0_is_catboostclassifier_from_the_same_start():
+    """Binary, gamma=0, at the defaults: the model CatBoostClassifier() trains when it starts from focal's init score
+    (a Pool baseline at the log-odds), leaf estimation with backtracking included; CatBoostClassifier itself starts
+    from 0, which is the one setting that differs."""
+    X, y = _identity_data(False, 20)
+    focal = FocalCatBoostClassifier(gamma=0, calibrate=False, iterations=60, thread_count=1, random_seed=7).fit(X, y)
+    init = np.float32(FocalLoss(0.0).init_score(y))
+    own = _catboost_classifier(iterations=60).fit(Pool(X, y, baseline=np.full(len(y), init)))
+    np.testing.assert_allclose(focal.decision_function(X), raw_of(own, X) + init, rtol=0, atol=1e-9)
+    assert focal.booster_.get_all_params()["leaf_estimation_iterations"] == 10
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_gamma0_held_out_log_loss_is_catboostclassifiers(multiclass):
+    """gamma=0 at the defaults against CatBoostClassifier() at its defaults on a held-out split: log losses within
+    2% (binary: they differ only in the start; multiclass also in the hessian, diagonal vs MultiClass's full
+    softmax hessian). The real tables are in benchmarks/results/defaults_identity.md."""
+    X, y = _identity_data(multiclass, 20, n=1000)
+    kw = dict(iterations=150)
+    own = _catboost_classifier(**kw).fit(X[:600], y[:600])
+    focal = FocalCatBoostClassifier(gamma=0, calibrate=False, thread_count=1, random_seed=7, **kw).fit(X[:600], y[:600])
+
+    def log_loss(proba):
+        return -np.mean(np.log(proba[np.arange(400), y[600:]]))
+
+    ratio = log_loss(focal.predict_proba(X[600:])) / log_loss(own.predict_proba(X[600:]))
+    assert abs(ratio - 1) < 0.02
+    # ...where the Python objective's own CatBoost defaults are further off
+    bare = FocalCatBoostClassifier(gamma=0, calibrate=False, thread_count=1, random_seed=7, learning_rate=0.03,
+                                   leaf_estimation_iterations=1, leaf_estimation_backtracking="No", **kw)
+    bare_ratio = log_loss(bare.fit(X[:600], y[:600]).predict_proba(X[600:])) / log_loss(own.predict_proba(X[600:]))
+    assert abs(bare_ratio - 1) > abs(ratio - 1)
+
+
+def test_given_settings_are_kept_and_backtracking_follows_the_metric(cb_binary):
+    """Set parameters win over the defaults; a user eval_metric turns the default backtracking off (CatBoost would
+    backtrack on that metric, not on the focal loss), and a set learning rate or leaf setting stops the automatic
+    learning rate, as in CatBoost."""
+    X, y, _ = cb_binary
+    X = np.column_stack([X] * 4)  # 20 features: the 10-iteration default applies
+    params = dict(iterations=20, thread_count=1, random_seed=7)
+    told = FocalCatBoostClassifier(gamma=2.0, leaf_estimation_iterations=3, leaf_estimation_backtracking="No",
+                                   **params).fit(X, y).booster_.get_all_params()
+    assert (told["leaf_estimation_iterations"], told["leaf_estimation_backtracking"]) == (3, "No")
+    assert told["learning_rate"] == pytest.approx(0.03)  # leaf_estimation_iterations given: no automatic rate
+    metric = FocalCatBoostClassifier(gamma=2.0, eval_metric="AUC", **params).fit(X, y).booster_.get_all_params()
+    assert metric["leaf_estimation_backtracking"] == "No" and metric["leaf_estimation_iterations"] == 10
+    rate = FocalCatBoostClassifier(gamma=2.0, learning_rate=0.2, **params).fit(X, y).booster_.get_all_params()
+    assert rate["learning_rate"] == pytest.approx(0.2) and rate["leaf_estimation_backtracking"] == "AnyImprovement"

@@ -58,12 +58,27 @@ EXPECTED_FAILURES = {
                  "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_NOT_REPEATS},
 }
 ENGINE_OF = {cls: engine for engine, cls in CLASSES.items()}
+# XGBoost weights a gradient pair in float32 (a rounded product) and sums repeated rows in double, so weights and
+# repeats differ by float32 ulps of the margins: XGBClassifier's float32 predict_proba is compared at float32
+# tolerance and passes, focal's float64 one at float64 tolerance. Which rows round is luck of the data: with the
+# multiclass hessian factor of multi:softprob the gamma=0.5 "bound" model misses by 1.2e-7 (one float32 ulp at 1.0)
+# and the gamma=0 one passes; tests/test_xgboost.py checks weights against repeats at float32 tolerance.
+FLOAT32_WEIGHTS = "float32 weighting (one ulp, 1.2e-7) judged at float64 tolerance"
+
+
+def _expected_failures(est):
+    failures = dict(EXPECTED_FAILURES[ENGINE_OF[type(est)]])
+    if ENGINE_OF[type(est)] == "xgboost" and est.hessian == "bound":
+        failures["check_sample_weight_equivalence_on_dense_data"] = FLOAT32_WEIGHTS
+        failures["check_sample_weight_equivalence_on_sparse_data"] = FLOAT32_WEIGHTS
+    return failures
+
 
 ESTIMATORS = [CLASSES[e](**SMALL[e]) for e in CLASSES]
 ESTIMATORS += [CLASSES[e](gamma=0.5, hessian="bound", calibrate=False, **SMALL[e]) for e in CLASSES]
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES[ENGINE_OF[type(est)]])
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

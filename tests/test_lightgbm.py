@@ -57,10 +57,11 @@ def test_objective_and_metric_match_core_with_weights(multiclass):
     # LightGBM stores labels/weights as float32: compare with the core on the same values.
     g_ref, h_ref = loss.grad_hess(ds.get_label(), raw, ds.get_weight())
     assert grad.shape == raw.shape and hess.shape == raw.shape
-    # float32 out (what the engine stores): the core's float64 values rounded once
+    # float32 out (what the engine stores): the core's float64 values rounded once; a multiclass hessian times
+    # K/(K-1) before that rounding, as LightGBM's builtin multiclass objective
     assert grad.dtype == np.float32 and hess.dtype == np.float32
     np.testing.assert_array_equal(grad, g_ref.astype(np.float32))
-    np.testing.assert_array_equal(hess, h_ref.astype(np.float32))
+    np.testing.assert_array_equal(hess, (h_ref * (1.5 if multiclass else 1.0)).astype(np.float32))
     # the weights really are applied (LightGBM would not apply them to a custom objective)
     g_unw = loss.grad(ds.get_label(), raw)
     assert not np.allclose(grad, g_unw)
@@ -222,25 +223,18 @@ def test_gamma0_binary_reproduces_builtin_logloss(binary_data, weighted):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gamma0_multiclass_reproduces_builtin_softmax(multiclass_data, weighted):
-    """LightGBM's builtin 'multiclass' uses the hessian K/(K-1) p(1-p); softmax cross-entropy's is p(1-p).
-
-    With lambda_l2 = 0 a leaf value is -lr * G / H and every split gain scales with 1/H, so scaling the hessian
-    by c = K/(K-1) is the same as scaling the learning rate by 1/c (and min_sum_hessian_in_leaf by 1/c): the
-    focal model with learning_rate * (K-1)/K must reproduce the builtin one, up to float32 rounding of the
-    hessians LightGBM stores (observed ~1e-8), hence 1e-6.
-    """
+    """LightGBM's builtin 'multiclass' uses the hessian K/(K-1) p(1-p) and the focal objective scales its diagonal by
+    the same factor before rounding to float32, so gamma=0 reproduces the builtin at the same learning rate and
+    min_sum_hessian_in_leaf; the builtin starts from 0 and focal from the log priors, which softmax does not see."""
     X, y = multiclass_data
     k = 3
     w = integer_weights(len(y)) if weighted else None
-    lr, msh = 0.2, PARITY["min_sum_hessian_in_leaf"]
-    focal_params = dict(BASE, **PARITY)
-    focal_params.update(num_class=k, learning_rate=lr * (k - 1) / k, min_sum_hessian_in_leaf=msh * (k - 1) / k)
-    builtin_params = dict(BASE, **PARITY)
-    builtin_params.update(objective="multiclass", num_class=k, learning_rate=lr)
-    focal = flgb.train(FocalLoss(0.0), focal_params, lgb.Dataset(X, label=y, weight=w), num_boost_round=30)
-    builtin = lgb.train(builtin_params, lgb.Dataset(X, label=y, weight=w), num_boost_round=30)
+    params = dict(BASE, **PARITY)
+    params.update(num_class=k)
+    focal = flgb.train(FocalLoss(0.0), params, lgb.Dataset(X, label=y, weight=w), num_boost_round=30)
+    builtin = lgb.train(dict(params, objective="multiclass"), lgb.Dataset(X, label=y, weight=w), num_boost_round=30)
     assert _raw(focal, X).shape == (len(y), k)
-    np.testing.assert_allclose(_raw(focal, X), _raw(builtin, X), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(softmax(_raw(focal, X), axis=1), softmax(_raw(builtin, X), axis=1), rtol=0, atol=1e-6)
 
 
 # -- early stopping and the metric -----------------------------------------------------------------------------------
@@ -474,3 +468,41 @@ def test_init_score_in_the_objective_equals_init_score_on_the_datasets(multiclas
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
     init = loss.init_score(y, None, 3 if multiclass else None)
     np.testing.assert_allclose(seen["offset"][0].mean(axis=0), init, atol=1.0)  # the init score is in
+
+
+# -- the gamma=0 identity at the defaults ----------------------------------------------------------------------------
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_classifier_gamma0_is_lgbmclassifier_at_its_defaults(multiclass):
+    """FocalLGBMClassifier(gamma=0) and LGBMClassifier(), both at their defaults, train the same model: the same
+    start (LightGBM's binary boost_from_average is the log-odds, focal's init score; its multiclass starts from 0,
+    focal from the log priors, the same softmax) and the same multiclass hessian factor K/(K-1)."""
+    X, y = make_multiclass(n_samples=500) if multiclass else make_binary(n_samples=500)
+    engine = lgb.LGBMClassifier(n_jobs=1, verbose=-1).fit(X, y)
+    focal = flgb.FocalLGBMClassifier(gamma=0, calibrate=False, n_jobs=1).fit(X, y)
+    np.testing.assert_allclose(focal.predict_proba(X), engine.predict_proba(X), rtol=0, atol=1e-6)
+    other = flgb.FocalLGBMClassifier(gamma=2, calibrate=False, n_jobs=1).fit(X, y)
+    assert np.abs(other.predict_proba(X) - engine.predict_proba(X)).max() > 1e-3
+
+
+def test_classifier_keeps_lightgbms_feature_pre_filter():
+    """LightGBM's feature pre-filter changes the bins of rare-valued features: off, it trained another model than
+    LGBMClassifier() on this data (0.37 in probability), so the classifier keeps LightGBM's default; only when the
+    pre-filter leaves no feature (LightGBM 4.7 then stops a custom-objective training) does it train without it,
+    and the constant model equals LGBMClassifier()'s."""
+    rng = np.random.default_rng(0)
+    n = 500
+    X = np.column_stack([rng.normal(size=n), rng.poisson(0.05, n), rng.poisson(0.3, n), rng.integers(0, 30, n)])
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=n) > 1.2).astype(int)
+    engine = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X, y).predict_proba(X)
+    focal = flgb.FocalLGBMClassifier(gamma=0, calibrate=False, n_jobs=1).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(focal, engine, rtol=0, atol=1e-6)
+    unfiltered = lgb.LGBMClassifier(verbose=-1, n_jobs=1, feature_pre_filter=False).fit(X, y).predict_proba(X)
+    assert np.abs(unfiltered - engine).max() > 0.1  # the data make the setting matter
+    tiny_X = np.random.default_rng(0).normal(size=(15, 3))
+    tiny_y = np.array([0, 1] * 7 + [0])
+    tiny = flgb.FocalLGBMClassifier(gamma=0, calibrate=False, n_jobs=1).fit(tiny_X, tiny_y)
+    np.testing.assert_allclose(tiny.predict_proba(tiny_X),
+                               lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(tiny_X, tiny_y).predict_proba(tiny_X),
+                               rtol=0, atol=1e-12)
+    with pytest.raises(lgb.basic.LightGBMError, match="num_features"):  # a given pre-filter is the user's
+        flgb.FocalLGBMClassifier(gamma=0, feature_pre_filter=True, n_jobs=1).fit(tiny_X, tiny_y)

@@ -55,8 +55,9 @@ def test_objective_and_metric_match_core_with_weights(multiclass):
     # which is how XGBoost's builtin objectives weight their gradients
     assert grad.dtype == np.float32 and hess.dtype == np.float32
     w32 = dmat.get_weight() if not multiclass else dmat.get_weight()[:, None]
+    factor = 2 if multiclass else 1  # multi:softprob's hessian 2 p (1 - p)
     np.testing.assert_array_equal(grad, g_ref.astype(np.float32) * w32)
-    np.testing.assert_array_equal(hess, h_ref.astype(np.float32) * w32)
+    np.testing.assert_array_equal(hess, h_ref.astype(np.float32) * factor * w32)
     np.testing.assert_allclose(grad, loss.grad(y, raw, w), rtol=1e-6, atol=1e-30)
     assert not np.allclose(grad, loss.grad(y, raw))  # the weights are applied (XGBoost would not)
     name, value = fxgb.metric(loss)(raw, dmat)
@@ -201,20 +202,17 @@ def test_gamma0_binary_reproduces_builtin_logistic(binary_data, weighted):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gamma0_multiclass_reproduces_builtin_softprob(multiclass_data, weighted):
-    """XGBoost's multi:softprob uses the hessian 2 p(1-p); softmax cross-entropy's is p(1-p).
-
-    A leaf value is -eta * G / (H + lambda) and a split gain G^2 / (H + lambda) - ..., so doubling H is the same as
-    halving eta, lambda and min_child_weight: the focal model with those halved must reproduce the builtin one
-    (same log-prior start, given to both as a margin-space base_score) up to float32 rounding.
-    """
+    """XGBoost's multi:softprob uses the hessian 2 p(1-p) and the focal objective scales its diagonal by the same
+    factor, so gamma=0 reproduces the builtin at the same eta, reg_lambda and min_child_weight (same log-prior start,
+    given to both as a margin-space base_score) up to float32 rounding."""
     X, y = multiclass_data
     k = 3
     w = integer_weights(len(y)) if weighted else None
     start = [float(v) for v in FocalLoss(0.0).init_score(y, w, k)]
-    focal = fxgb.train(FocalLoss(0.0), dict(BASE, num_class=k, eta=0.15, reg_lambda=0.5, min_child_weight=0.5),
-                       xgb.DMatrix(X, label=y, weight=w), 20)
-    builtin = xgb.train(dict(BASE, objective="multi:softprob", num_class=k, eta=0.3, reg_lambda=1.0,
-                             min_child_weight=1.0, base_score=start), xgb.DMatrix(X, label=y, weight=w), 20)
+    params = dict(BASE, num_class=k, reg_lambda=1.0, min_child_weight=1.0)
+    focal = fxgb.train(FocalLoss(0.0), params, xgb.DMatrix(X, label=y, weight=w), 20)
+    builtin = xgb.train(dict(params, objective="multi:softprob", base_score=start), xgb.DMatrix(X, label=y, weight=w),
+                        20)
     assert _margin(focal, X).shape == (len(y), k)
     np.testing.assert_allclose(_margin(focal, X), _margin(builtin, X), **F32)
     np.testing.assert_allclose(softmax(_margin(focal, X), axis=1), builtin.predict(xgb.DMatrix(X)), rtol=0,
@@ -435,3 +433,44 @@ def test_multiclass_gradients_over_the_margins_train_the_same_model(monkeypatch,
     np.testing.assert_array_equal(grad, expected[0])
     np.testing.assert_array_equal(hess, expected[1])
     assert not pickle.loads(pickle.dumps(objective)).overwrite_preds
+
+
+# -- the gamma=0 identity at the defaults ----------------------------------------------------------------------------
+def _continuous(multiclass):
+    """Features without ties (the conftest data are rounded to 0.1), labels as in the conftest generators."""
+    X, y = make_multiclass(n_samples=500) if multiclass else make_binary(n_samples=500)
+    return X + np.random.default_rng(1).normal(scale=1e-3, size=X.shape), y
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_classifier_gamma0_is_xgbclassifier_at_its_defaults(multiclass):
+    """FocalXGBClassifier(gamma=0) and XGBClassifier(), both at their defaults, train the same model.
+
+    The starts agree: XGBClassifier estimates its intercept (xgboost 3.2) as the mean label (binary, stored as a
+    probability) or, multiclass, as the class log priors centred to sum 0 up to ~1e-5 (its own estimate), and
+    focal's init score at gamma=0 is the log-odds or the exact log priors, the same softmax.
+    """
+    X, y = _continuous(multiclass)
+    engine = xgb.XGBClassifier(n_jobs=1).fit(X, y)
+    focal = fxgb.FocalXGBClassifier(gamma=0, calibrate=False, n_jobs=1).fit(X, y)
+    np.testing.assert_allclose(focal.predict_proba(X), engine.predict_proba(X), rtol=0, atol=1e-6)
+    base_score = json.loads(engine.get_booster().save_config())["learner"]["learner_model_param"]["base_score"]
+    intercept = np.array(json.loads(base_score) if base_score.startswith("[") else [float(base_score)], dtype=float)
+    if multiclass:
+        centred = focal.init_score_ - focal.init_score_.mean()
+        np.testing.assert_allclose(intercept, centred, rtol=0, atol=1e-4)
+    else:
+        assert np.log(intercept[0] / (1 - intercept[0])) == pytest.approx(focal.init_score_, abs=1e-6)
+    # the test can fail: a focal model at gamma=2 is another model
+    other = fxgb.FocalXGBClassifier(gamma=2, calibrate=False, n_jobs=1).fit(X, y)
+    assert np.abs(other.predict_proba(X) - engine.predict_proba(X)).max() > 1e-3
+
+
+def test_classifier_gamma0_multiclass_differs_from_xgbclassifier_only_by_its_intercept_estimate():
+    """On features with many ties the ~1e-5 between XGBoost's multiclass intercept estimate and the exact log priors
+    can decide a split (measured here: 0.03 in probability after 100 rounds); handed the exact start,
+    XGBClassifier trains the focal model."""
+    X, y = make_multiclass(n_samples=500)
+    focal = fxgb.FocalXGBClassifier(gamma=0, calibrate=False, n_jobs=1).fit(X, y)
+    engine = xgb.XGBClassifier(n_jobs=1, base_score=[float(v) for v in focal.init_score_]).fit(X, y)
+    np.testing.assert_allclose(focal.predict_proba(X), engine.predict_proba(X), rtol=0, atol=1e-6)

@@ -14,7 +14,7 @@ from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias tabl
 
 from .._adapter import METRIC_NAME, LossCallable
 from .._sklearn import EngineFit
-from ..lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score, _declare_objective
+from ..lightgbm import FocalLGBMClassifier, _alias_values, _bake_init_score, _declare_objective, engine_grad_hess
 from ..loss import FocalLoss
 from ._partitions import (
     _check_frame,
@@ -44,14 +44,15 @@ class FocalLGBMSklearnObjective(LossCallable):
     gradients). Labels must be 0/1 (or in [0, 1]) for binary and 0..K-1 for multiclass. Labels and weights are
     validated once per label array: LightGBM 4.7's scikit-learn wrappers hand over the constructed Dataset's cached
     ``get_label()``/``get_weight()`` arrays, the same objects every round (the cache holds them, so their ids stay
-    unique). Picklable; the cache is not pickled.
+    unique). A multiclass hessian carries LightGBM's ``K / (K - 1)`` factor, as in
+    :class:`focal_boost.lightgbm.FocalLGBMObjective`. Picklable; the cache is not pickled.
     """
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None
                  ) -> tuple[np.ndarray, np.ndarray]:
         raw = np.asarray(y_pred, dtype=np.float64)
         self._check_shape(raw)
-        return self._cache.get((id(y_true), id(weight)), y_true, weight).grad_hess(raw, np.float32)
+        return engine_grad_hess(self._cache.get((id(y_true), id(weight)), y_true, weight), raw)
 
 
 class FocalLGBMSklearnMetric(LossCallable):
