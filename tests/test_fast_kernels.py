@@ -207,7 +207,8 @@ def test_lightgbm_rows_on_numba_openmp_equal_numpy_path(monkeypatch, k):
     obj.offset = np.array([-1.5]) if k is None else np.linspace(-1.0, -2.0, k)
     got = obj(raw, ds)
     target = loss.prepare_target(ds.get_label(), ds.get_weight(), k)
-    threads = target.grad_hess(raw, np.float32, offset=obj.offset)  # Python threads
+    # Python threads, with the objective's own scaling (multiclass hessian x K/(K-1), as LightGBM's softmax)
+    threads = flgb.engine_grad_hess(target, raw, offset=obj.offset, omp=False)
     for a, b in zip(got, threads, strict=True):
         np.testing.assert_array_equal(a, b)
     _assert_close(target.grad_hess(raw, offset=obj.offset), _numpy_path(loss, target, raw + obj.offset))
