@@ -68,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"small data ({', '.join(s.name for s in quick_specs())}), fewer rounds and candidates, "
                         f"{qp.n_splits} folds x {qp.n_repeats} repeat")
     b.add_argument("--suite", choices=sorted(SUITES), default="default",
-                   help="which builtin tables: default (the real tables but loans_full_schema, and three generated "
-                        "controls; 3 candidates per method; about 15 minutes on 2 cores) or full (every real table "
-                        f"and control: {', '.join(s.name for s in suite_specs('full'))}; 4 candidates per method) "
-                        "(default default)")
+                   help="which builtin tables: default (the 11 real tables and three generated controls; 3 "
+                        "candidates per method; about 13 minutes on 2 cores), full (also the other controls and "
+                        "the multi-label tables: "
+                        f"{', '.join(s.name for s in suite_specs('full'))}; 4 candidates per method) or multilabel "
+                        "(the multi-label tables only) (default default)")
     b.add_argument("--data", type=Path, metavar="FILE",
                    help="run on your .csv/.tsv/.parquet file (needs --target; default: the builtin datasets)")
     b.add_argument("--target", metavar="COLUMN", help="the label column of --data")

@@ -269,9 +269,12 @@ class FocalLoss:
             |phi'(p)| = (1-p)^(gamma-1) ((1-p)/p - gamma log p).
 
         Binary: ``logit(eta) = log(alpha_0 / alpha_1) + log|phi'(1-p)| - log|phi'(p)|``. The logs are evaluated from
-        the class margins (``focal_boost._math.log_abs_dphi``), so the map is finite at the ends of (0, 1), strictly
-        increasing in each class's raw score (``phi`` is convex, so rankings are unchanged) and the identity at
-        gamma = 0 with ``alpha=None``.
+        the class margins (``focal_boost._math.log_abs_dphi``), so the map is finite at the ends of (0, 1) and the
+        identity at gamma = 0 with ``alpha=None``. Binary and multi-label: strictly increasing in the raw score, so
+        rankings (ROC/PR curves) are unchanged. Multiclass: ``eta_k`` increases with ``p_k``, so with
+        ``alpha=None`` the argmax is unchanged, but the normalisation mixes the classes: one class's ranking across
+        samples can change (macro PR-AUC moved by up to 0.009 either way on the benchmark's real tables,
+        ``benchmarks/results/calibration_multiclass.md``), and with per-class ``alpha`` the argmax can change too.
         """
         task, raw_arr = self._task_of_raw(raw, multi_label)
         return task.predict_proba(raw_arr, calibrate)

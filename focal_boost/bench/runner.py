@@ -77,12 +77,12 @@ class RunConfig:
         return folder
 
 
-SUITE_SETTINGS: dict[str, dict[str, Any]] = {"default": {}, "full": {"budget": 4}}
+SUITE_SETTINGS: dict[str, dict[str, Any]] = {"default": {}, "full": {"budget": 4}, "multilabel": {}}
 
 
 def suite_config(suite: str) -> tuple[Protocol, Settings]:
     """The protocol and settings of a suite: ``default`` (``make bench``: 3 candidates per method, sized to run in
-    15 minutes on 2 cores) or ``full`` (4 candidates per method)."""
+    15 minutes on 2 cores), ``full`` (4 candidates per method) or ``multilabel`` (3)."""
     if suite not in SUITE_SETTINGS:
         raise ValueError(f"unknown suite {suite!r}; known: {sorted(SUITE_SETTINGS)}")
     return Protocol(), Settings(**SUITE_SETTINGS[suite])
