@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize
 from scipy.special import expit, logsumexp, softmax
 
 from . import _kernels, _math
@@ -359,6 +358,8 @@ class _Binary(_Task):
             lo -= 2.0 * (hi - lo)
         while slope(hi) < 0:
             hi += 2.0 * (hi - lo)
+        from scipy import optimize  # imported here: it costs ~0.5 s, and `import focal_boost` should not
+
         return float(optimize.brentq(slope, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
 
     def predict_proba(self, raw: np.ndarray, calibrate: bool) -> np.ndarray:
@@ -421,6 +422,8 @@ class _Softmax(_Task):
             return float(np.sum(grid.loss(raw))), grad.sum(axis=0)[1:]
 
         free0 = start[1:] - start[0]
+        from scipy import optimize
+
         res = optimize.minimize(total_and_grad, free0, jac=True, method="BFGS", options={"gtol": 1e-13})
         # Polish: the stationarity equations have a unique root; hybr reaches it to ~1e-14.
         root = optimize.root(lambda x: total_and_grad(x)[1], res.x, method="hybr", options={"xtol": 1e-14})
