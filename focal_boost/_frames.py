@@ -188,6 +188,12 @@ def column_kind_error(names: Sequence[Any], what: str, engine_takes: str, fix: s
     return ValueError(f"X has {what} column(s) {list(names)!r}: {engine_takes}. {fix}")
 
 
+def category_dtype_fix(names: Sequence[Any]) -> str:
+    """The one-line fix that gives string columns the ``category`` dtype, in pandas and in polars."""
+    return (f"Give them that dtype: X[{list(names)!r}] = X[{list(names)!r}].astype('category') (polars: "
+            f"X.with_columns(pl.col({list(names)!r}).cast(pl.Categorical)))")
+
+
 def other_columns_error(X: Any, columns: FrameColumns) -> ValueError | None:
     """The error for columns of no feature kind (dates, lists, ...), or None when there is none."""
     others = [f"{name!r} ({columns.dtype(X, i)})" for i, (name, kind) in enumerate(zip(columns.names, columns.kinds,

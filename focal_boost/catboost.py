@@ -574,6 +574,15 @@ def builtin_defaults(params: dict[str, Any], n_rows: int, n_features: int, multi
     return out
 
 
+def _engine_fit(model: Any, fit: FitData, init: Any, builtin: str | None, predict_threads: int) -> EngineFit:
+    """The classifier's view of a trained model: the last round used, the eval history, the init score."""
+    best = model.get_best_iteration() if fit.evals else model.tree_count_ - 1
+    history = {name: {"focal_loss": list(next(iter(metrics.values())))}
+               for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
+    return EngineFit(model, best, history, init, {"builtin_loss": builtin, "thread_count": predict_threads,
+                                                  "importance_type": fit.settings.extra["importance_type"]})
+
+
 # --- scikit-learn classifier --------------------------------------------------------------------------------------
 # sklearn spellings accepted for the three engines alike, translated to CatBoost's names.
 _SKLEARN_ALIASES = {"n_estimators": "iterations", "random_state": "random_seed", "n_jobs": "thread_count"}
@@ -780,12 +789,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
         scale, bias = model.get_scale_and_bias()
         model.set_scale_and_bias(scale, (np.asarray(bias, dtype=np.float64) + init).tolist()
                                  if n_classes is not None else float(bias) + float(init))
-        best = model.get_best_iteration() if fit.evals else model.tree_count_ - 1
-        history = {name: {"focal_loss": list(next(iter(metrics.values())))}
-                   for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
-        return EngineFit(model, best, history, exact_init,
-                         {"builtin_loss": builtin, "thread_count": predict_threads,
-                          "importance_type": fit.settings.extra["importance_type"]})
+        return _engine_fit(model, fit, exact_init, builtin, predict_threads)
 
     def _fit_multilabel_engine(self, fit: FitData) -> EngineFit:
         """The multi-label task: native :func:`train`'s route (init score as an offset inside the objective and
@@ -805,12 +809,7 @@ class FocalCatBoostClassifier(FocalClassifierBase):
 
         eval_pools = [pool(x_val, y_val, w_val) for x_val, y_val, w_val in fit.evals]
         model, init = _train_multilabel(fit.loss, params, pool(fit.X, fit.y, fit.sample_weight), eval_pools, {})
-        best = model.get_best_iteration() if fit.evals else model.tree_count_ - 1
-        history = {name: {"focal_loss": list(next(iter(metrics.values())))}
-                   for name, metrics in model.get_evals_result().items() if name != "learn" and metrics}
-        return EngineFit(model, best, history, init,
-                         {"builtin_loss": None, "thread_count": predict_threads,
-                          "importance_type": fit.settings.extra["importance_type"]})
+        return _engine_fit(model, fit, init, None, predict_threads)
 
     @property
     def builtin_loss_(self) -> str | None:

@@ -31,7 +31,7 @@ from lightgbm.basic import _ConfigAliases  # LightGBM's own parameter-alias tabl
 
 from ._adapter import METRIC_NAME, LossCallable, TargetCache, equal_values, resolve_n_classes, same_objects
 from ._adapter import check_loss as _check_loss
-from ._frames import STRING, FrameColumns, column_kind_error
+from ._frames import STRING, FrameColumns, category_dtype_fix, column_kind_error
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
@@ -617,8 +617,7 @@ class FocalLGBMClassifier(FocalClassifierBase):
         if strings:
             raise column_kind_error(
                 strings, "string", "LightGBM (4.7) reads categorical features from the 'category' dtype and refuses "
-                "strings", f"Give them that dtype: X[{strings!r}] = X[{strings!r}].astype('category') (polars: "
-                f"X.with_columns(pl.col({strings!r}).cast(pl.Categorical)))")
+                "strings", category_dtype_fix(strings))
 
     def _predict_raw(self, X: Any) -> np.ndarray:
         return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1))

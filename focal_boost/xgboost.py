@@ -27,7 +27,7 @@ import xgboost as xgb
 
 from ._adapter import METRIC_NAME, LossCallable, TargetCache, as_raw, equal_values, resolve_n_classes
 from ._adapter import check_loss as _check_loss
-from ._frames import CATEGORICAL, STRING, FrameColumns, column_kind_error
+from ._frames import CATEGORICAL, STRING, FrameColumns, category_dtype_fix, column_kind_error
 from ._sklearn import EngineFit, EngineSettings, FitData, FocalClassifierBase, check_rounds
 from .loss import FocalLoss, Target
 
@@ -364,9 +364,8 @@ class FocalXGBClassifier(FocalClassifierBase):
         if strings:
             raise column_kind_error(
                 strings, "string", "XGBoost (3.2) reads categorical features from the 'category' dtype with "
-                "enable_categorical=True and refuses strings", f"Give them that dtype: X[{strings!r}] = "
-                f"X[{strings!r}].astype('category') (polars: X.with_columns(pl.col({strings!r}).cast(pl.Categorical)))"
-                ", and pass enable_categorical=True")
+                "enable_categorical=True and refuses strings",
+                category_dtype_fix(strings) + ", and pass enable_categorical=True")
         categorical = columns.named(CATEGORICAL)
         if categorical and not self._engine_params.get("enable_categorical", False):
             raise column_kind_error(
