@@ -12,6 +12,9 @@ Configurations (``own`` = the engine's classifier, ``focal`` = the focal classif
 alpha=None, hessian "abs", calibrated probabilities):
 
 - ``own``, ``focal``: the comparison a user makes when swapping the classifier;
+- ``focal_before``: the focal classifier at focal_boost's previous defaults (before the gamma=0 identity work:
+  plain softmax-diagonal multiclass hessians, LightGBM's feature pre-filter off, CatBoost at a Python objective's
+  defaults), run from that checkout with ``--configs focal --as focal_before --append`` (see the README);
 - ``focal_g0``: gamma=0, the identity check (the same model as ``own`` up to the early-stopping metric);
 - ``focal_select``: gamma chosen by inner-validation PR-AUC from {0, 0.5, 1, 2} (the control of ``own`` is ``own``
   itself: gamma=0 is in the grid);
@@ -23,7 +26,7 @@ alpha=None, hessian "abs", calibrated probabilities):
 A candidate explains the gap only if it helps focal more than it helps logloss. Output:
 ``benchmarks/results/defaults_study.md`` and ``.csv`` (one row per table x engine x configuration x fold).
 
-    python benchmarks/defaults_study.py            # about 40 minutes on 2 cores (2 worker processes)
+    python benchmarks/defaults_study.py            # about 8 minutes on 2 cores (2 worker processes)
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ CONFIGS = {
     # is the slow one: the comparison only (the gamma=0 identity is benchmarks/results/defaults_identity.md)
     "catboost": ("own", "focal"),
 }
+ALL_CONFIGS = {engine: tuple(configs) for engine, configs in CONFIGS.items()}
 # (focal configuration, its control on the engine's own classifier)
-PAIRS = (("focal_noes", "own_noes"), ("focal_lr01", "own_lr01"), ("focal_mds1", "own_mds1"),
+PAIRS = (("focal_before", "own"), ("focal_noes", "own_noes"), ("focal_lr01", "own_lr01"), ("focal_mds1", "own_mds1"),
          ("focal_bound", "own"), ("focal_select", "own"), ("focal_g0", "own"))
 
 
@@ -119,14 +123,14 @@ def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     return np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
 
 
-def run_fold(job: tuple[str, str, int, int, np.ndarray, np.ndarray]) -> list[dict[str, Any]]:
+def run_fold(job: tuple[str, str, int, int, np.ndarray, np.ndarray, tuple[str, ...]]) -> list[dict[str, Any]]:
     from sklearn.model_selection import train_test_split
 
     from focal_boost.bench.datasets import DatasetSpec
     from focal_boost.bench.methods import engine_frame
     from focal_boost.bench.metrics import pr_auc
 
-    table, engine, repeat, fold, train_idx, test_idx = job
+    table, engine, repeat, fold, train_idx, test_idx, configs = job
     ds = DatasetSpec(table, "real_table", (("table", table),)).build()
     X, y = engine_frame(ds.X, ds.categorical, engine), ds.y
     fit_idx, val_idx = train_test_split(train_idx, test_size=0.25, stratify=y[train_idx],
@@ -134,7 +138,7 @@ def run_fold(job: tuple[str, str, int, int, np.ndarray, np.ndarray]) -> list[dic
     X_fit, y_fit, X_val, y_val = X.iloc[fit_idx], y[fit_idx], X.iloc[val_idx], y[val_idx]
     X_test, y_test = X.iloc[test_idx], y[test_idx]
     rows = []
-    for config in CONFIGS[engine]:
+    for config in configs:
         t0 = time.perf_counter()
         if config == "focal_select":
             best = None
@@ -156,7 +160,8 @@ def run_fold(job: tuple[str, str, int, int, np.ndarray, np.ndarray]) -> list[dic
     return rows
 
 
-def jobs_for(tables: tuple[str, ...], engines: tuple[str, ...]) -> list[tuple]:
+def jobs_for(tables: tuple[str, ...], engines: tuple[str, ...], only: tuple[str, ...] = ()) -> list[tuple]:
+    """One job per (table, engine, repeat, fold), with the configurations to run (``only``: a subset)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     from focal_boost.bench.datasets import DatasetSpec
@@ -166,7 +171,8 @@ def jobs_for(tables: tuple[str, ...], engines: tuple[str, ...]) -> list[tuple]:
         ds = DatasetSpec(table, "real_table", (("table", table),)).build()
         rskf = RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)
         for i, (tr, te) in enumerate(rskf.split(ds.X, ds.y)):
-            out += [(table, engine, i // 2, i % 2, tr, te) for engine in engines]
+            out += [(table, engine, i // 2, i % 2, tr, te,
+                     tuple(c for c in CONFIGS[engine] if not only or c in only)) for engine in engines]
     return sorted(out, key=lambda j: (j[1] != "catboost", j[2], j[3]))  # CatBoost (the slowest) first
 
 
@@ -225,16 +231,46 @@ def summarize(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def write_report(df: pd.DataFrame, out: Path) -> None:
+    """The markdown summary of every configuration in ``df``, with the runs that produced it."""
+    import json
+
+    for engine in CONFIGS:  # every configuration present is summarized
+        CONFIGS[engine] = tuple(dict.fromkeys([*ALL_CONFIGS[engine], *df[df.engine == engine].config.unique()]))
+    runs_file = out.with_suffix(".runs.json")
+    runs = json.loads(runs_file.read_text()) if runs_file.exists() else []
+    head = ["# Focal at the engines' defaults: the comparison with controls", "", "Runs (the rows they wrote):", ""]
+    head += [f"- `{r['command']}`: finished {r['finished']} in {r['seconds']} s on {r['machine']} ({r['workers']} "
+             f"worker processes, one engine thread each; load average at the end {r['load_average']}); "
+             + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs]
+    head += ["", __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0], "",
+             "Differences are a − b in held-out PR-AUC (macro one-vs-rest for the 3-class tables), paired by fold; "
+             "per table the mean over 10 folds, with the Nadeau-Bengio corrected standard error; across tables the "
+             "Bayesian signed-rank test with a region of practical equivalence of ±0.01 (Benavoli et al. 2017).", ""]
+    out.with_suffix(".md").write_text("\n".join(head) + "\n" + summarize(df) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engines", default="lightgbm,xgboost,catboost")
     parser.add_argument("--tables", default=",".join(TABLES))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT / "defaults_study")
+    parser.add_argument("--configs", help="comma-separated configurations to run (default: all of each engine's)")
+    parser.add_argument("--as", dest="rename", metavar="NAME",
+                        help="with one --configs: record it under this name (e.g. focal_before, run from an earlier "
+                             "checkout of focal_boost)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the summary from the results CSV")
+    parser.add_argument("--append", action="store_true",
+                        help="merge into the existing results CSV (replacing rows of the same configuration) and "
+                             "rewrite the summary from all rows")
     args = parser.parse_args(argv)
     engines, tables = tuple(args.engines.split(",")), tuple(args.tables.split(","))
+    if args.report_only:
+        write_report(pd.read_csv(args.out.with_suffix(".csv")), args.out)
+        return 0
     os.environ.update({v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
-    jobs = jobs_for(tables, engines)
+    jobs = jobs_for(tables, engines, tuple(args.configs.split(",")) if args.configs else ())
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     import multiprocessing as mp
@@ -244,22 +280,26 @@ def main(argv: list[str] | None = None) -> int:
             rows += part
             print(f"{i}/{len(jobs)} folds, {time.perf_counter() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)
+    if args.rename:
+        df["config"] = args.rename
+    if args.append and args.out.with_suffix(".csv").exists():
+        old = pd.read_csv(args.out.with_suffix(".csv"))
+        df = pd.concat([old[~old.config.isin(set(df.config))], df], ignore_index=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out.with_suffix(".csv"), index=False)
     import importlib.metadata as md
+    import json
 
-    versions = ", ".join(f"{p} {md.version(p)}" for p in ("focal_boost", "lightgbm", "xgboost", "catboost"))
-    head = [
-        "# Focal at the engines' defaults: the comparison with controls", "",
-        f"Command: `python benchmarks/{Path(__file__).name} {' '.join(argv or sys.argv[1:])}`".rstrip() + "  ",
-        f"Finished {_dt.datetime.now().isoformat(timespec='seconds')} in {time.perf_counter() - t0:.0f} s on "
-        f"{platform.machine()} with {os.cpu_count()} cores ({args.jobs} worker processes, one engine thread each; "
-        f"load average at the end {os.getloadavg()[0]:.1f}). Versions: {versions}.", "",
-        __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0], "",
-        "Differences are a − b in held-out PR-AUC (macro one-vs-rest for the 3-class tables), paired by fold; per "
-        "table the mean over 10 folds, with the Nadeau-Bengio corrected standard error; across tables the Bayesian "
-        "signed-rank test with a region of practical equivalence of ±0.01 (Benavoli et al. 2017).", ""]
-    args.out.with_suffix(".md").write_text("\n".join(head) + "\n" + summarize(df) + "\n")
+    runs_file = args.out.with_suffix(".runs.json")
+    runs = json.loads(runs_file.read_text()) if args.append and runs_file.exists() else []
+    runs.append({"command": " ".join(["python", f"benchmarks/{Path(__file__).name}", *(argv or sys.argv[1:])]),
+                 "finished": _dt.datetime.now().isoformat(timespec="seconds"),
+                 "seconds": round(time.perf_counter() - t0), "workers": args.jobs,
+                 "load_average": round(os.getloadavg()[0], 1),
+                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                 "versions": {p: md.version(p) for p in ("focal_boost", "lightgbm", "xgboost", "catboost")}})
+    runs_file.write_text(json.dumps(runs, indent=1) + "\n")
+    write_report(df, args.out)
     print(args.out.with_suffix(".md"))
     return 0
 
