@@ -7,13 +7,16 @@ histogram binning then gives every distinct value its own bin, whatever the row 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+
+from focal_boost import _kernels
 
 
 def make_binary(n_samples: int = 600, n_features: int = 5, positive_rate: float = 0.15, noise: float = 1.0,
@@ -90,3 +93,20 @@ def make_multilabel(n_samples: int = 600, n_features: int = 5, rates: tuple[floa
         score = X[:, j % n_features] + 0.5 * X[:, (j + 1) % n_features] + noise * rng.normal(size=n_samples)
         Y[:, j] = score > np.quantile(score, 1.0 - rate)
     return X, Y
+
+
+# the two row paths of the CatBoost per-object kernels: numba-compiled, and the numpy fallback
+ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _kernels.AVAILABLE,
+                                                                   reason="numba missing")),
+             pytest.param(False, id="numpy")]
+
+
+@contextlib.contextmanager
+def row_path(compiled: bool) -> Iterator[None]:
+    """Run the block with the compiled kernels switched on or off, restoring the previous setting."""
+    previous = _kernels.set_enabled(compiled)
+    try:
+        yield
+    finally:
+        _kernels.set_enabled(previous)
+

@@ -6,7 +6,6 @@ Multiclass CatBoost calls the Python objective once per row (twice per iteration
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import warnings
 
@@ -30,6 +29,8 @@ from focal_boost.catboost import (  # noqa: E402
     builtin_learning_rate,
     builtin_loss_function,
 )
+
+from .conftest import ROW_PATHS, row_path  # noqa: E402
 
 # Deterministic CatBoost: one thread, no bootstrap, fixed seed, no writing of catboost_info.
 DET = dict(thread_count=1, bootstrap_type="No", random_seed=7, verbose=0, allow_writing_files=False)
@@ -136,18 +137,6 @@ def test_binary_training_with_compiled_chunks_equals_the_validated_path(compiled
 
 
 # The per-object multiclass path: the numba kernel (when installed) and the core's numpy path, each against the core.
-ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _kernels.AVAILABLE,
-                                                                   reason="numba missing")),
-             pytest.param(False, id="numpy")]
-
-
-@contextlib.contextmanager
-def row_path(compiled):
-    previous = _kernels.set_enabled(compiled)
-    try:
-        yield
-    finally:
-        _kernels.set_enabled(previous)
 
 
 def _row_cases(rng, k):

@@ -7,14 +7,13 @@ CatBoost calls the objective once per object (twice per iteration): the data sta
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import warnings
 
 import numpy as np
 import pytest
 
-from focal_boost import FocalLoss, _kernels
+from focal_boost import FocalLoss
 
 catboost = pytest.importorskip("catboost")
 from catboost import CatBoost, Pool  # noqa: E402
@@ -28,22 +27,11 @@ from focal_boost.catboost import (  # noqa: E402
     train,
 )
 
-from .conftest import integer_weights, make_multilabel  # noqa: E402
+from .conftest import ROW_PATHS, integer_weights, make_multilabel, row_path  # noqa: E402
 
 # Deterministic CatBoost: one thread, no bootstrap, no random strength, fixed seed, no writing of catboost_info.
 DET = dict(thread_count=1, bootstrap_type="No", random_strength=0, random_seed=7, verbose=0,
            allow_writing_files=False)
-ROW_PATHS = [pytest.param(True, id="numba", marks=pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba missing")),
-             pytest.param(False, id="numpy")]
-
-
-@contextlib.contextmanager
-def row_path(compiled):
-    previous = _kernels.set_enabled(compiled)
-    try:
-        yield
-    finally:
-        _kernels.set_enabled(previous)
 
 
 def raw_of(model, X):
